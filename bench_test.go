@@ -1,0 +1,96 @@
+package bulwark_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/fallback"
+)
+
+func nop(context.Context) error { return nil }
+
+func fallbacks(n int) []bulwark.Policy {
+	ps := make([]bulwark.Policy, n)
+	for i := range ps {
+		ps[i] = fallback.New(func(context.Context, error) error { return nil })
+	}
+	return ps
+}
+
+// plainPolicy implements only bulwark.Policy, as a policy from outside
+// bulwark may.
+type plainPolicy struct{}
+
+func (plainPolicy) Execute(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) }
+
+func BenchmarkDirect(b *testing.B) {
+	ctx := context.Background()
+	fn := nop
+	b.ReportAllocs()
+	for b.Loop() {
+		if fn(ctx) != nil {
+			b.Fatal()
+		}
+	}
+}
+
+func BenchmarkPipeline(b *testing.B) {
+	for _, n := range []int{1, 2, 5, 10} {
+		p := bulwark.New(fallbacks(n)...)
+		b.Run("fallbacks="+string(rune('0'+n%10))+map[bool]string{true: "0", false: ""}[n == 10], func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if p.Execute(ctx, nop) != nil {
+					b.Fatal()
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkPipelineParallel(b *testing.B) {
+	p := bulwark.New(fallbacks(5)...)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if p.Execute(ctx, nop) != nil {
+				b.Fatal()
+			}
+		}
+	})
+}
+
+func BenchmarkPipelinePlainPolicy(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		p    *bulwark.Pipeline
+	}{
+		{"innermost", bulwark.New(append(fallbacks(4), plainPolicy{})...)},
+		{"outermost", bulwark.New(append([]bulwark.Policy{plainPolicy{}}, fallbacks(4)...)...)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if tc.p.Execute(ctx, nop) != nil {
+					b.Fatal()
+				}
+			}
+		})
+	}
+}
+
+var errBench = errors.New("bench")
+
+func BenchmarkEventSite(b *testing.B) {
+	r := bulwark.NewReporter("bench", "", nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Report(ctx, bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRejected, Err: errBench})
+	}
+}

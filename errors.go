@@ -1,0 +1,115 @@
+package bulwark
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrRejected is matched, through errors.Is, by every rejection of every
+// bulwark policy: breaker.ErrOpen, bulkhead.ErrFull, ratelimit.ErrLimited,
+// timeout.ErrTimeout and the others. Middleware maps rejections with it
+// without knowing each package.
+var ErrRejected = errors.New("bulwark: rejected")
+
+// retryAfterer is implemented by errors that know when the call may be tried
+// again: rejections of policies that know when they reopen, and errors
+// built from server hints (Retry-After, grpc-retry-pushback-ms).
+type retryAfterer interface {
+	RetryAfter() time.Duration
+}
+
+// RetryAfter returns the delay after which the failed call may be tried
+// again, read from the first error in err's tree that carries one (see
+// WithRetryAfter). The tree is walked depth first, as errors.Is does.
+func RetryAfter(err error) (time.Duration, bool) {
+	var d time.Duration
+	found := walk(err, func(e error) bool {
+		if h, ok := e.(retryAfterer); ok {
+			d = h.RetryAfter()
+			return true
+		}
+		return false
+	})
+	return d, found
+}
+
+// WithRetryAfter returns an error that wraps err and carries the hint d for
+// RetryAfter. errors.Is and errors.As see err through it. A negative d is
+// taken as 0 (try again at once). WithRetryAfter(nil, d) is nil.
+func WithRetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &retryAfterError{err: err, after: max(d, 0)}
+}
+
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string             { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error             { return e.err }
+func (e *retryAfterError) RetryAfter() time.Duration { return e.after }
+
+// Permanent marks err as final: no policy retries or hedges it. The wrapped
+// error stays reachable with errors.Is and errors.As, and its message is
+// unchanged. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// IsPermanent reports whether err, or any error in its tree, was marked by
+// Permanent.
+func IsPermanent(err error) bool {
+	return walk(err, func(e error) bool {
+		_, ok := e.(*permanentError)
+		return ok
+	})
+}
+
+// CallerCanceled reports whether err is the caller's own cancellation or
+// deadline: ctx is done and err is, or wraps, ctx.Err(). Such an outcome is
+// the caller's business, not a failure of the dependency: no policy counts
+// it as one.
+func CallerCanceled(ctx context.Context, err error) bool {
+	if err == nil {
+		return false
+	}
+	cerr := ctx.Err()
+	return cerr != nil && errors.Is(err, cerr)
+}
+
+// walk calls match on every error in err's tree, depth first, and reports
+// whether one matched. Unlike errors.As it needs no pointer target, so it
+// does not allocate.
+func walk(err error, match func(error) bool) bool {
+	for err != nil {
+		if match(err) {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if walk(e, match) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
+}

@@ -1,0 +1,87 @@
+package bulwark_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/stretchr/testify/assert"
+)
+
+var errDep = errors.New("dependency failed")
+
+func TestRetryAfterFindsTheHintAnywhereInTheTree(t *testing.T) {
+	hinted := bulwark.WithRetryAfter(errDep, 3*time.Second)
+	cases := map[string]struct {
+		err  error
+		want time.Duration
+		ok   bool
+	}{
+		"nil":                {nil, 0, false},
+		"no hint":            {errDep, 0, false},
+		"hint":               {hinted, 3 * time.Second, true},
+		"wrapped by %w":      {fmt.Errorf("call: %w", hinted), 3 * time.Second, true},
+		"inside errors.Join": {errors.Join(errors.New("other"), fmt.Errorf("x: %w", hinted)), 3 * time.Second, true},
+		"first hint wins":    {bulwark.WithRetryAfter(hinted, time.Second), time.Second, true},
+		"negative is zero":   {bulwark.WithRetryAfter(errDep, -time.Second), 0, true},
+		"permanent around":   {bulwark.Permanent(hinted), 3 * time.Second, true},
+	}
+	for name, tc := range cases {
+		d, ok := bulwark.RetryAfter(tc.err)
+		assert.Equal(t, tc.ok, ok, name)
+		assert.Equal(t, tc.want, d, name)
+	}
+}
+
+func TestWithRetryAfterKeepsTheError(t *testing.T) {
+	err := bulwark.WithRetryAfter(errDep, time.Second)
+	assert.ErrorIs(t, err, errDep)
+	assert.Equal(t, errDep.Error(), err.Error())
+	assert.NoError(t, bulwark.WithRetryAfter(nil, time.Second))
+}
+
+func TestPermanent(t *testing.T) {
+	err := bulwark.Permanent(errDep)
+	assert.True(t, bulwark.IsPermanent(err))
+	assert.True(t, bulwark.IsPermanent(fmt.Errorf("op: %w", err)))
+	assert.True(t, bulwark.IsPermanent(errors.Join(errors.New("a"), err)))
+	assert.False(t, bulwark.IsPermanent(errDep))
+	assert.False(t, bulwark.IsPermanent(nil))
+	assert.ErrorIs(t, err, errDep, "the wrapped error stays reachable")
+	assert.Equal(t, errDep.Error(), err.Error())
+	assert.NoError(t, bulwark.Permanent(nil))
+}
+
+func TestCallerCanceledAndClassify(t *testing.T) {
+	live := context.Background()
+	canceled, cancel := context.WithCancel(live)
+	cancel()
+	expired, cancel2 := context.WithDeadline(live, time.Unix(0, 0))
+	defer cancel2()
+	rejected := fmt.Errorf("wrapped: %w", bulwark.ErrRejected)
+
+	cases := []struct {
+		name     string
+		ctx      context.Context
+		err      error
+		canceled bool
+		outcome  bulwark.Outcome
+	}{
+		{"success", live, nil, false, bulwark.OutcomeSuccess},
+		{"failure", live, errDep, false, bulwark.OutcomeFailure},
+		{"rejection", live, rejected, false, bulwark.OutcomeRejected},
+		{"cancellation of a live context is the dependency's", live, context.Canceled, false, bulwark.OutcomeFailure},
+		{"caller cancelled", canceled, fmt.Errorf("op: %w", context.Canceled), true, bulwark.OutcomeIgnored},
+		{"caller's deadline passed", expired, context.DeadlineExceeded, true, bulwark.OutcomeIgnored},
+		{"other error after cancellation", canceled, errDep, false, bulwark.OutcomeFailure},
+	}
+	for _, tc := range cases {
+		assert.Equal(t, tc.canceled, bulwark.CallerCanceled(tc.ctx, tc.err), tc.name)
+		assert.Equal(t, tc.outcome, bulwark.Classify(tc.ctx, tc.err), tc.name)
+	}
+	assert.Equal(t, "ignored", bulwark.OutcomeIgnored.String())
+	assert.Equal(t, "unknown", bulwark.Outcome(99).String())
+}

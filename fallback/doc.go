@@ -1,0 +1,40 @@
+// Package fallback replaces a failed call's outcome with an alternate one:
+// a cached value, a default, a degraded answer.
+//
+//	var price Price
+//	p := bulwark.New(
+//		fallback.New(func(ctx context.Context, err error) error {
+//			price = cachedPrice() // the result the caller reads
+//			return nil
+//		}),
+//		timeout.New(time.Second),
+//	)
+//	err := p.Execute(ctx, func(ctx context.Context) error {
+//		var err error
+//		price, err = fetchPrice(ctx)
+//		return err
+//	})
+//
+// The fallback function receives the error of the failed call and returns
+// the call's new outcome: nil for a success, or an error (the same one, or
+// another) for a failure. It runs for every error, rejections of inner
+// policies included, unless [WithHandleIf] narrows that down; it never runs
+// for the caller's own cancellation or expired deadline, which is returned
+// as it is: a caller that has gone needs no alternate answer.
+//
+// On the success path a Fallback does nothing but look at the error, so it
+// costs a few nanoseconds and no allocation.
+//
+// # Panics
+//
+// By default a panic in the protected call propagates to the caller
+// unchanged. [WithRecover] turns it into a [*PanicError], stack included,
+// that the fallback function receives. A panic in the fallback function
+// itself always propagates.
+//
+// # Events
+//
+// The Fallback reports bulwark.EventFallback, with Err set to the error it
+// handled, each time the fallback function runs (counter bulwark.events,
+// span event "bulwark.fallback").
+package fallback

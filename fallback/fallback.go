@@ -1,0 +1,169 @@
+package fallback
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/bulwark-go/bulwark"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Fallback replaces a failed call's outcome with the outcome of an
+// alternate function. See the package documentation.
+type Fallback struct {
+	fn       func(context.Context, error) error
+	handles  func(error) bool
+	recover  bool
+	reporter *bulwark.Reporter
+}
+
+var _ bulwark.Stage = (*Fallback)(nil)
+
+// PanicError is the error a panic in the protected function becomes when
+// the Fallback was built with WithRecover. The fallback function receives
+// it.
+type PanicError struct {
+	Value any    // the value passed to panic
+	Stack []byte // the panicking goroutine's stack, from runtime/debug.Stack
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("bulwark/fallback: panic: %v", e.Value) }
+
+// Unwrap returns the panic value if it is an error, so that errors.Is and
+// errors.As see it.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// Option configures a Fallback.
+type Option interface{ apply(*config) }
+
+type config struct {
+	handles   func(error) bool
+	recover   bool
+	name      string
+	mp        metric.MeterProvider
+	observers []bulwark.Observer
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithHandleIf runs the fallback only for errors for which pred returns
+// true; other errors are returned as they are. The caller's own
+// cancellation is never handled, whatever pred says. Default: every error.
+// It panics if pred is nil.
+func WithHandleIf(pred func(err error) bool) Option {
+	if pred == nil {
+		panic("bulwark/fallback: WithHandleIf: predicate must not be nil")
+	}
+	return optionFunc(func(c *config) { c.handles = pred })
+}
+
+// WithRecover turns a panic in the protected function into a *PanicError
+// that the fallback function receives, whatever WithHandleIf says. A panic
+// in the fallback function itself still propagates. Default: off (a panic
+// propagates to the caller unchanged).
+func WithRecover() Option {
+	return optionFunc(func(c *config) { c.recover = true })
+}
+
+// WithName names the policy in its events (bulwark.policy.name).
+// Default: unnamed. It panics if name is empty.
+func WithName(name string) Option {
+	if name == "" {
+		panic("bulwark/fallback: WithName: name must not be empty")
+	}
+	return optionFunc(func(c *config) { c.name = name })
+}
+
+// WithMeterProvider records the policy's events through mp.
+// Default: the pipeline's provider if it has one, else the global one.
+// It panics if mp is nil.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	if mp == nil {
+		panic("bulwark/fallback: WithMeterProvider: provider must not be nil")
+	}
+	return optionFunc(func(c *config) { c.mp = mp })
+}
+
+// WithObserver adds an observer of the policy's events. Default: none.
+// It panics if o is nil.
+func WithObserver(o bulwark.Observer) Option {
+	if o == nil {
+		panic("bulwark/fallback: WithObserver: observer must not be nil")
+	}
+	return optionFunc(func(c *config) { c.observers = append(c.observers, o) })
+}
+
+// New returns a Fallback that calls fn with the error of a failed call and
+// returns what fn returns: nil to turn the failure into a success (after
+// setting the result the caller reads), an error to replace it. It panics
+// if fn is nil.
+func New(fn func(ctx context.Context, err error) error, opts ...Option) *Fallback {
+	if fn == nil {
+		panic("bulwark/fallback: New: fallback function must not be nil")
+	}
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	return &Fallback{
+		fn:       fn,
+		handles:  c.handles,
+		recover:  c.recover,
+		reporter: bulwark.NewReporter("fallback", c.name, c.mp, c.observers...),
+	}
+}
+
+// Execute runs fn and, if it fails with an error the Fallback handles, the
+// fallback function.
+func (f *Fallback) Execute(ctx context.Context, fn func(context.Context) error) error {
+	return bulwark.RunStage(ctx, f, fn)
+}
+
+// ExecuteStage implements bulwark.Stage.
+func (f *Fallback) ExecuteStage(ctx context.Context, next bulwark.Next) error {
+	if f.recover {
+		return f.executeRecovering(ctx, next)
+	}
+	err := next.Run(ctx)
+	if err == nil {
+		return nil
+	}
+	if bulwark.CallerCanceled(ctx, err) || (f.handles != nil && !f.handles(err)) {
+		return err
+	}
+	return f.fall(ctx, next, err)
+}
+
+func (f *Fallback) executeRecovering(ctx context.Context, next bulwark.Next) error {
+	err := runRecovering(ctx, next)
+	if err == nil {
+		return nil
+	}
+	if _, isPanic := err.(*PanicError); !isPanic &&
+		(bulwark.CallerCanceled(ctx, err) || (f.handles != nil && !f.handles(err))) {
+		return err
+	}
+	return f.fall(ctx, next, err)
+}
+
+func runRecovering(ctx context.Context, next bulwark.Next) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return next.Run(ctx)
+}
+
+func (f *Fallback) fall(ctx context.Context, next bulwark.Next, err error) error {
+	f.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventFallback, Err: err})
+	return f.fn(ctx, err)
+}

@@ -1,0 +1,231 @@
+package bulwark_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+// meter is an SDK MeterProvider with a manual reader.
+type meter struct {
+	*sdkmetric.MeterProvider
+	reader *sdkmetric.ManualReader
+}
+
+func newMeter() meter {
+	r := sdkmetric.NewManualReader()
+	return meter{sdkmetric.NewMeterProvider(sdkmetric.WithReader(r)), r}
+}
+
+// metric returns the named bulwark metric, or ok=false if it was not
+// recorded.
+func (m meter) metric(t *testing.T, name string) (metricdata.Metrics, bool) {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, m.reader.Collect(context.Background(), &rm))
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name != bulwark.ScopeName {
+			continue
+		}
+		for _, mt := range sm.Metrics {
+			if mt.Name == name {
+				return mt, true
+			}
+		}
+	}
+	return metricdata.Metrics{}, false
+}
+
+func eventsMetric(points ...metricdata.DataPoint[int64]) metricdata.Metrics {
+	return metricdata.Metrics{
+		Name:        bulwark.MetricEvents,
+		Description: "Events reported by bulwark policies.",
+		Unit:        "{event}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  points,
+		},
+	}
+}
+
+func tracing() (*tracetest.SpanRecorder, *sdktrace.TracerProvider) {
+	sr := tracetest.NewSpanRecorder()
+	return sr, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+}
+
+func TestReportedEventLandsAsMetricSpanEventAndObserverCall(t *testing.T) {
+	m := newMeter()
+	sr, tp := tracing()
+	var seen []bulwark.Event
+	r := bulwark.NewReporter("widget", "w1", m, func(_ context.Context, e bulwark.Event) { seen = append(seen, e) })
+
+	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
+	r.Report(ctx, bulwark.Next{}, &bulwark.Event{
+		Type: bulwark.EventStateChange, From: "closed", To: "open", Reason: "failures", Err: errDep,
+	})
+	r.Report(ctx, bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRetry, Attempt: 2, Delay: 1500 * time.Millisecond})
+	span.End()
+
+	got, ok := m.metric(t, bulwark.MetricEvents)
+	require.True(t, ok)
+	metricdatatest.AssertEqual(t, eventsMetric(
+		metricdata.DataPoint[int64]{Attributes: attribute.NewSet(
+			bulwark.AttrPipeline.String(""), bulwark.AttrPolicy.String("widget"), bulwark.AttrPolicyName.String("w1"),
+			bulwark.AttrEvent.String("state_change"), bulwark.AttrStateFrom.String("closed"), bulwark.AttrStateTo.String("open")), Value: 1},
+		metricdata.DataPoint[int64]{Attributes: attribute.NewSet(
+			bulwark.AttrPipeline.String(""), bulwark.AttrPolicy.String("widget"), bulwark.AttrPolicyName.String("w1"),
+			bulwark.AttrEvent.String("retry")), Value: 1},
+	), got, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+
+	spans := sr.Ended()
+	require.Len(t, spans, 1)
+	events := spans[0].Events()
+	require.Len(t, events, 2)
+	assert.Equal(t, "bulwark.widget.state_change", events[0].Name)
+	assert.ElementsMatch(t, []attribute.KeyValue{
+		bulwark.AttrPipeline.String(""), bulwark.AttrPolicy.String("widget"), bulwark.AttrPolicyName.String("w1"),
+		bulwark.AttrEvent.String("state_change"), bulwark.AttrStateFrom.String("closed"), bulwark.AttrStateTo.String("open"),
+		bulwark.AttrReason.String("failures"), bulwark.AttrError.String(errDep.Error()),
+	}, events[0].Attributes)
+	assert.Equal(t, "bulwark.widget.retry", events[1].Name)
+	assert.Contains(t, events[1].Attributes, bulwark.AttrAttempt.Int(2))
+	assert.Contains(t, events[1].Attributes, bulwark.AttrDelay.Float64(1.5))
+
+	require.Len(t, seen, 2)
+	assert.Equal(t, bulwark.Event{Type: bulwark.EventStateChange, Policy: "widget", Name: "w1",
+		From: "closed", To: "open", Reason: "failures", Err: errDep}, seen[0])
+}
+
+func TestSpanEventIsNamedAfterThePolicyWhenTheEventIs(t *testing.T) {
+	sr, tp := tracing()
+	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
+	bulwark.NewReporter("retry", "", newMeter()).Report(ctx, bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRetry})
+	span.End()
+	assert.Equal(t, "bulwark.retry", sr.Ended()[0].Events()[0].Name)
+}
+
+func failing(context.Context) error { return errDep }
+
+func TestNearestExplicitMeterProviderCountsEachEventOnce(t *testing.T) {
+	own, outer, inner := newMeter(), newMeter(), newMeter()
+	recovered := func(context.Context, error) error { return nil }
+	withOwn := fallback.New(recovered, fallback.WithMeterProvider(own), fallback.WithName("own"))
+	noOwn := fallback.New(recovered, fallback.WithName("none"))
+
+	innerP := bulwark.New(noOwn).With(bulwark.WithName("inner"), bulwark.WithMeterProvider(inner))
+	ctx := context.Background()
+
+	require.NoError(t, bulwark.New(withOwn).With(bulwark.WithName("outer"), bulwark.WithMeterProvider(outer)).Execute(ctx, failing))
+	require.NoError(t, bulwark.New(noOwn).With(bulwark.WithName("outer"), bulwark.WithMeterProvider(outer)).Execute(ctx, failing))
+	require.NoError(t, bulwark.New(innerP).With(bulwark.WithName("outer"), bulwark.WithMeterProvider(outer)).Execute(ctx, failing))
+
+	point := func(pipeline, name string) metricdata.DataPoint[int64] {
+		return metricdata.DataPoint[int64]{Attributes: attribute.NewSet(
+			bulwark.AttrPipeline.String(pipeline), bulwark.AttrPolicy.String("fallback"),
+			bulwark.AttrPolicyName.String(name), bulwark.AttrEvent.String("fallback")), Value: 1}
+	}
+	got, ok := own.metric(t, bulwark.MetricEvents)
+	require.True(t, ok)
+	metricdatatest.AssertEqual(t, eventsMetric(point("outer", "own")), got, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+
+	got, ok = outer.metric(t, bulwark.MetricEvents)
+	require.True(t, ok)
+	metricdatatest.AssertEqual(t, eventsMetric(point("outer", "none")), got, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+
+	got, ok = inner.metric(t, bulwark.MetricEvents)
+	require.True(t, ok)
+	// The innermost pipeline's provider and name win.
+	metricdatatest.AssertEqual(t, eventsMetric(point("inner", "none")), got, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+}
+
+func TestObserversRunPolicyFirstThenPipelinesInnermostFirst(t *testing.T) {
+	var order []string
+	obs := func(who string) bulwark.Observer {
+		return func(_ context.Context, e bulwark.Event) { order = append(order, who+":"+e.Pipeline) }
+	}
+	fb := fallback.New(func(context.Context, error) error { return nil }, fallback.WithObserver(obs("policy")))
+	inner := bulwark.New(fb).With(bulwark.WithName("inner"), bulwark.WithObserver(obs("inner")))
+	outer := bulwark.New(inner).With(bulwark.WithName("outer"), bulwark.WithObserver(obs("outer1")), bulwark.WithObserver(obs("outer2")))
+	require.NoError(t, outer.Execute(context.Background(), failing))
+	assert.Equal(t, []string{"policy:inner", "inner:inner", "outer1:inner", "outer2:inner"}, order)
+}
+
+func TestUnnamedInnerPipelineReportsTheOuterName(t *testing.T) {
+	var got string
+	fb := fallback.New(func(context.Context, error) error { return nil })
+	p := bulwark.New(bulwark.New(fb)).With(bulwark.WithName("outer"),
+		bulwark.WithObserver(func(_ context.Context, e bulwark.Event) { got = e.Pipeline }))
+	require.NoError(t, p.Execute(context.Background(), failing))
+	assert.Equal(t, "outer", got)
+}
+
+func TestCallDurationIsRecordedByOutcome(t *testing.T) {
+	m := newMeter()
+	p := bulwark.New().With(bulwark.WithName("checkout"), bulwark.WithMeterProvider(m), bulwark.WithCallDuration())
+	ctx := context.Background()
+	require.NoError(t, p.Execute(ctx, nop))
+	require.NoError(t, p.Execute(ctx, nop))
+	require.ErrorIs(t, p.Execute(ctx, failing), errDep)
+
+	got, ok := m.metric(t, bulwark.MetricCallDuration)
+	require.True(t, ok)
+	assert.Equal(t, "s", got.Unit)
+	hist, ok := got.Data.(metricdata.Histogram[float64])
+	require.True(t, ok)
+	counts := map[string]uint64{}
+	for _, dp := range hist.DataPoints {
+		pipeline, _ := dp.Attributes.Value(bulwark.AttrPipeline)
+		assert.Equal(t, "checkout", pipeline.AsString())
+		outcome, _ := dp.Attributes.Value(bulwark.AttrOutcome)
+		counts[outcome.AsString()] = dp.Count
+	}
+	assert.Equal(t, map[string]uint64{"success": 2, "failure": 1}, counts)
+
+	_, ok = newMeter().metric(t, bulwark.MetricCallDuration)
+	assert.False(t, ok, "nothing is recorded without the option")
+}
+
+func TestSlogObserverLogsEventFields(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	obs := bulwark.SlogObserver(l, slog.LevelWarn)
+	obs(context.Background(), bulwark.Event{Type: bulwark.EventStateChange, Policy: "breaker", Name: "db",
+		Pipeline: "checkout", From: "closed", To: "open", Err: errDep})
+	bulwark.SlogObserver(l, slog.LevelDebug)(context.Background(), bulwark.Event{Type: bulwark.EventRetry, Policy: "retry"})
+	assert.Equal(t, `level=WARN msg=bulwark.breaker.state_change bulwark.policy=breaker bulwark.event=state_change `+
+		`bulwark.policy.name=db bulwark.pipeline=checkout bulwark.state.from=closed bulwark.state.to=open `+
+		`bulwark.error="dependency failed"`, strings.TrimSpace(buf.String()), "debug events are below the handler's level")
+}
+
+func TestEventTypeNames(t *testing.T) {
+	names := map[bulwark.EventType]string{
+		bulwark.EventStateChange: "state_change", bulwark.EventRetry: "retry", bulwark.EventRejected: "rejected",
+		bulwark.EventTimeout: "timeout", bulwark.EventFallback: "fallback", bulwark.EventHedge: "hedge",
+		0: "unknown", 200: "unknown",
+	}
+	for typ, want := range names {
+		assert.Equal(t, want, typ.String())
+	}
+}

@@ -1,0 +1,69 @@
+package timeout_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bulwark-go/bulwark/timeout"
+)
+
+func nop(context.Context) error { return nil }
+
+// BenchmarkWithDeadline is what the Timeout's success path is made of.
+func BenchmarkWithDeadline(b *testing.B) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		c, cancel := context.WithDeadline(ctx, time.Now().Add(time.Second))
+		_ = nop(c)
+		cancel()
+	}
+}
+
+func BenchmarkExecute(b *testing.B) {
+	t := timeout.New(time.Second)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if t.Execute(ctx, nop) != nil {
+			b.Fatal()
+		}
+	}
+}
+
+func BenchmarkExecuteParallel(b *testing.B) {
+	t := timeout.New(time.Second)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if t.Execute(ctx, nop) != nil {
+				b.Fatal()
+			}
+		}
+	})
+}
+
+func BenchmarkExecuteCallerDeadlineFirst(b *testing.B) {
+	t := timeout.New(time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		if t.Execute(ctx, nop) != nil {
+			b.Fatal()
+		}
+	}
+}
+
+func BenchmarkExecuteAbandon(b *testing.B) {
+	t := timeout.New(time.Second, timeout.WithAbandon())
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if t.Execute(ctx, nop) != nil {
+			b.Fatal()
+		}
+	}
+}

@@ -1,0 +1,43 @@
+// Package timeout bounds the duration of a call.
+//
+//	t := timeout.New(300 * time.Millisecond)
+//	err := t.Execute(ctx, func(ctx context.Context) error { return call(ctx) })
+//	if errors.Is(err, timeout.ErrTimeout) { ... }
+//
+// The protected function runs with a context whose deadline is the
+// timeout's (or the caller's, if that comes first). Execute returns
+// [ErrTimeout], which also matches context.DeadlineExceeded and
+// bulwark.ErrRejected, only when the Timeout's own deadline fired: when the
+// caller's deadline or cancellation came first, the function's error (the
+// caller's ctx.Err()) comes back unchanged and no timeout event is
+// reported. When the caller's deadline is earlier than the timeout's, the
+// Timeout creates no context or timer at all.
+//
+// # Cooperative by default
+//
+// Enforcement is cooperative, as in failsafe-go and Polly: Execute waits for
+// the function to return, so a function that ignores its context runs past
+// the deadline, and a success that arrives late is still a success (its
+// result is valid; the deadline only asked it to stop). A function that
+// returns an error after the deadline gets ErrTimeout wrapped around that
+// error, so errors.Is finds both. [WithAbandon] instead returns at the
+// deadline whatever the function does, leaving it to finish on its own
+// goroutine; that costs a goroutine per call and is documented there.
+//
+// A zero or negative duration is rejected by New with a panic, unlike Polly
+// where it disables the timeout: a timeout that silently does nothing hides
+// a configuration mistake. [WithDurationFunc] sets the duration per call.
+//
+// # Panics
+//
+// A panic in the function propagates to the caller unchanged, after the
+// Timeout has released its context and timer. Under WithAbandon, a panic is
+// carried back to the caller while it waits; see WithAbandon for one that
+// comes later.
+//
+// # Events
+//
+// The Timeout reports bulwark.EventTimeout, with Delay set to the duration
+// that elapsed and Err to the returned error, each time its own deadline
+// fires (counter bulwark.events, span event "bulwark.timeout").
+package timeout

@@ -1,0 +1,5 @@
+package timeout_test
+
+import "runtime"
+
+func runtimeGoexit() { runtime.Goexit() }

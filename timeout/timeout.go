@@ -1,0 +1,238 @@
+package timeout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// ErrTimeout is returned when a Timeout's own deadline fired before the
+// call finished. It matches context.DeadlineExceeded and bulwark.ErrRejected
+// with errors.Is, and has a Timeout() method that reports true, as
+// net.Error does.
+var ErrTimeout error = timeoutError{}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string { return "bulwark/timeout: timed out" }
+func (timeoutError) Timeout() bool { return true }
+func (timeoutError) Is(t error) bool {
+	return t == context.DeadlineExceeded || t == bulwark.ErrRejected
+}
+
+// lateError is ErrTimeout when the call returned an error of its own after
+// the deadline fired: both stay reachable with errors.Is.
+type lateError struct{ err error }
+
+func (e *lateError) Error() string   { return "bulwark/timeout: timed out: " + e.err.Error() }
+func (e *lateError) Timeout() bool   { return true }
+func (e *lateError) Unwrap() error   { return e.err }
+func (e *lateError) Is(t error) bool { return t == ErrTimeout || timeoutError{}.Is(t) }
+
+// Timeout bounds the duration of a call. See the package documentation.
+type Timeout struct {
+	d        time.Duration
+	dynamic  func(context.Context) time.Duration
+	abandon  bool
+	reporter *bulwark.Reporter
+}
+
+var _ bulwark.Stage = (*Timeout)(nil)
+
+// Option configures a Timeout.
+type Option interface{ apply(*config) }
+
+type config struct {
+	dynamic   func(context.Context) time.Duration
+	abandon   bool
+	name      string
+	mp        metric.MeterProvider
+	observers []bulwark.Observer
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithDurationFunc computes the timeout of each call from its context (a
+// deadline sent by the client, a per-route setting). A result <= 0 means
+// the duration given to New. Default: the duration given to New for every
+// call. It panics if fn is nil.
+func WithDurationFunc(fn func(ctx context.Context) time.Duration) Option {
+	if fn == nil {
+		panic("bulwark/timeout: WithDurationFunc: function must not be nil")
+	}
+	return optionFunc(func(c *config) { c.dynamic = fn })
+}
+
+// WithAbandon makes Execute return at the deadline (or at the caller's
+// cancellation) even if the protected function ignores its context. The
+// function keeps running on a goroutine of its own until it returns; its
+// result is then dropped, and a panic it raises after the caller has gone
+// crashes the program, as an unrecovered panic on any goroutine does.
+// Each call then costs a goroutine and a channel. Default: off (Execute
+// waits for the function to return).
+func WithAbandon() Option {
+	return optionFunc(func(c *config) { c.abandon = true })
+}
+
+// WithName names the policy in its events (bulwark.policy.name).
+// Default: unnamed. It panics if name is empty.
+func WithName(name string) Option {
+	if name == "" {
+		panic("bulwark/timeout: WithName: name must not be empty")
+	}
+	return optionFunc(func(c *config) { c.name = name })
+}
+
+// WithMeterProvider records the policy's events through mp.
+// Default: the pipeline's provider if it has one, else the global one.
+// It panics if mp is nil.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	if mp == nil {
+		panic("bulwark/timeout: WithMeterProvider: provider must not be nil")
+	}
+	return optionFunc(func(c *config) { c.mp = mp })
+}
+
+// WithObserver adds an observer of the policy's events. Default: none.
+// It panics if o is nil.
+func WithObserver(o bulwark.Observer) Option {
+	if o == nil {
+		panic("bulwark/timeout: WithObserver: observer must not be nil")
+	}
+	return optionFunc(func(c *config) { c.observers = append(c.observers, o) })
+}
+
+// New returns a Timeout that gives each call d to finish. It panics if d is
+// not positive: a zero or negative timeout is a configuration error, not
+// "no timeout" (leave the policy out for that).
+func New(d time.Duration, opts ...Option) *Timeout {
+	if d <= 0 {
+		panic(fmt.Sprintf("bulwark/timeout: New: duration must be > 0, got %v", d))
+	}
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	return &Timeout{
+		d:        d,
+		dynamic:  c.dynamic,
+		abandon:  c.abandon,
+		reporter: bulwark.NewReporter("timeout", c.name, c.mp, c.observers...),
+	}
+}
+
+// Duration returns the duration given to New.
+func (t *Timeout) Duration() time.Duration { return t.d }
+
+// Execute runs fn with a context that is done after the timeout.
+func (t *Timeout) Execute(ctx context.Context, fn func(context.Context) error) error {
+	return bulwark.RunStage(ctx, t, fn)
+}
+
+// ExecuteStage implements bulwark.Stage.
+func (t *Timeout) ExecuteStage(ctx context.Context, next bulwark.Next) error {
+	d := t.d
+	if t.dynamic != nil {
+		if dd := t.dynamic(ctx); dd > 0 {
+			d = dd
+		}
+	}
+	deadline := time.Now().Add(d)
+	if t.abandon {
+		return t.runAbandoning(ctx, next, d, deadline)
+	}
+	if pd, ok := ctx.Deadline(); ok && !pd.After(deadline) {
+		// The caller's deadline comes first: ours cannot fire, and the
+		// context needs no timer of its own.
+		return next.Run(ctx)
+	}
+	tctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	err := next.Run(tctx)
+	if err == nil || ctx.Err() != nil || tctx.Err() == nil {
+		return err
+	}
+	return t.timedOut(ctx, next, d, err)
+}
+
+// timedOut reports the timeout and returns the error for it; err is what the
+// call returned, nil if it was abandoned.
+func (t *Timeout) timedOut(ctx context.Context, next bulwark.Next, d time.Duration, err error) error {
+	out := ErrTimeout
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		out = &lateError{err: err}
+	}
+	t.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventTimeout, Delay: d, Err: out})
+	return out
+}
+
+// The states of an abandoning call, so that exactly one side handles the
+// result: the caller if it is still waiting, the goroutine otherwise.
+const (
+	running int32 = iota
+	delivered
+	abandoned
+)
+
+type result struct {
+	err      error
+	panicked bool
+	value    any
+}
+
+func (t *Timeout) runAbandoning(ctx context.Context, next bulwark.Next, d time.Duration, deadline time.Time) error {
+	tctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var state atomic.Int32
+	done := make(chan result, 1)
+	go func() {
+		r := result{panicked: true}
+		defer func() {
+			if r.panicked {
+				r.value = recover()
+				if r.value == nil { // runtime.Goexit
+					r.err = errors.New("bulwark/timeout: the protected function called runtime.Goexit")
+					r.panicked = false
+				}
+			}
+			if state.CompareAndSwap(running, delivered) {
+				done <- r
+			} else if r.panicked {
+				panic(r.value) // nobody is left to receive it
+			}
+		}()
+		r.err = next.Run(tctx)
+		r.panicked = false
+	}()
+	select {
+	case r := <-done:
+		return t.finish(ctx, tctx, next, d, r)
+	case <-tctx.Done():
+		if !state.CompareAndSwap(running, abandoned) {
+			return t.finish(ctx, tctx, next, d, <-done)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return t.timedOut(ctx, next, d, nil)
+	}
+}
+
+func (t *Timeout) finish(ctx, tctx context.Context, next bulwark.Next, d time.Duration, r result) error {
+	if r.panicked {
+		panic(r.value)
+	}
+	if r.err == nil || ctx.Err() != nil || tctx.Err() == nil {
+		return r.err
+	}
+	return t.timedOut(ctx, next, d, r.err)
+}
