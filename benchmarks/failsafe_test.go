@@ -1,0 +1,34 @@
+package benchmarks
+
+import (
+	"context"
+	"time"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/fallback"
+	"github.com/failsafe-go/failsafe-go/timeout"
+)
+
+// failsafeRun adapts an executor to a runner: the call sees the
+// execution's context, which carries the executor's deadline.
+func failsafeRun(ex failsafe.Executor[any]) runner {
+	return func(ctx context.Context, fn func(context.Context) error) error {
+		return ex.RunWithExecution(func(e failsafe.Execution[any]) error { return fn(e.Context()) })
+	}
+}
+
+func failsafePipeline(n int) runner {
+	ps := make([]failsafe.Policy[any], n)
+	for i := range ps {
+		ps[i] = fallback.NewWithResult[any](nil)
+	}
+	return failsafeRun(failsafe.With(ps...))
+}
+
+func failsafeTimeout(d time.Duration) runner {
+	return failsafeRun(failsafe.With[any](timeout.New[any](d)))
+}
+
+func failsafeFallback() runner {
+	return failsafeRun(failsafe.With[any](fallback.NewWithResult[any](nil)))
+}
