@@ -94,3 +94,29 @@ func BenchmarkEventSite(b *testing.B) {
 		r.Report(ctx, bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRejected, Err: errBench})
 	}
 }
+
+func BenchmarkGet(b *testing.B) {
+	p := bulwark.New(fallbacks(5)...)
+	ctx := context.Background()
+	load := func(context.Context) (int, error) { return 1, nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if v, err := bulwark.Get(ctx, p, load); err != nil || v != 1 {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExecuteCapturing is Execute with a result captured by the
+// caller's closure, the allocation-free alternative to Get.
+func BenchmarkExecuteCapturing(b *testing.B) {
+	p := bulwark.New(fallbacks(5)...)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		var v int
+		if err := p.Execute(ctx, func(context.Context) error { v = 1; return nil }); err != nil || v != 1 {
+			b.Fatal(err)
+		}
+	}
+}

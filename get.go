@@ -11,9 +11,9 @@ import (
 // abandoning timeout gave up on) are dropped, so concurrent attempts never
 // race on the result.
 //
-// Get allocates the cell that holds the result, twice the cost of Execute
-// with a variable captured by the caller's closure; use that form on paths
-// where every allocation counts and p runs attempts one at a time.
+// Get allocates two small objects, the result cell and the closure around
+// fn: as many as Execute with a closure that captures the caller's result
+// variable, since any function handed through a Policy escapes to the heap.
 func Get[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
 	if fn == nil {

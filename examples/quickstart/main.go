@@ -12,6 +12,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,12 @@ func fetchPrice(ctx context.Context, client *http.Client, url string) (string, e
 }
 
 func main() {
+	if err := run(os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(out io.Writer) error {
 	srv := httptest.NewServer(flakyPrices()) // listens on 127.0.0.1
 	defer srv.Close()
 	client := srv.Client()
@@ -89,9 +96,9 @@ func main() {
 		timeout.New(200*time.Millisecond),
 	).With(bulwark.WithName("prices"), bulwark.WithObserver(note))
 
-	fmt.Println("Calling a price service that hangs every 3rd request and fails every 4th,")
-	fmt.Println("through a pipeline of fallback (serve a cached price) and timeout (200ms):")
-	fmt.Println()
+	fmt.Fprintln(out, "Calling a price service that hangs every 3rd request and fails every 4th,")
+	fmt.Fprintln(out, "through a pipeline of fallback (serve a cached price) and timeout (200ms):")
+	fmt.Fprintln(out)
 	for i := 1; i <= 8; i++ {
 		account, price = account[:0], ""
 		start := time.Now()
@@ -101,15 +108,16 @@ func main() {
 			return err
 		})
 		if err != nil {
-			log.Fatalf("request %d: the fallback should have answered: %v", i, err)
+			return fmt.Errorf("request %d: the fallback should have answered: %w", i, err)
 		}
 		how := "answered by the service"
 		if len(account) > 0 {
 			how = strings.Join(account, "; ")
 		}
-		fmt.Printf("request %d: price %-15s in %4dms  %s\n", i, price, time.Since(start).Milliseconds(), how)
+		fmt.Fprintf(out, "request %d: price %-15s in %4dms  %s\n", i, price, time.Since(start).Milliseconds(), how)
 	}
-	fmt.Println()
-	fmt.Println("Every call returned a price: the timeout cut the hanging requests short,")
-	fmt.Println("and the fallback turned each failure into the cached answer.")
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "Every call returned a price: the timeout cut the hanging requests short,")
+	fmt.Fprintln(out, "and the fallback turned each failure into the cached answer.")
+	return nil
 }
