@@ -10,63 +10,21 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/bulwark-go/bulwark/internal/otest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
-// meter is an SDK MeterProvider with a manual reader.
-type meter struct {
-	*sdkmetric.MeterProvider
-	reader *sdkmetric.ManualReader
-}
+func newMeter() otest.Meter { return otest.NewMeter() }
 
-func newMeter() meter {
-	r := sdkmetric.NewManualReader()
-	return meter{sdkmetric.NewMeterProvider(sdkmetric.WithReader(r)), r}
-}
+var eventsMetric = otest.EventsMetric
 
-// metric returns the named bulwark metric, or ok=false if it was not
-// recorded.
-func (m meter) metric(t *testing.T, name string) (metricdata.Metrics, bool) {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	require.NoError(t, m.reader.Collect(context.Background(), &rm))
-	for _, sm := range rm.ScopeMetrics {
-		if sm.Scope.Name != bulwark.ScopeName {
-			continue
-		}
-		for _, mt := range sm.Metrics {
-			if mt.Name == name {
-				return mt, true
-			}
-		}
-	}
-	return metricdata.Metrics{}, false
-}
-
-func eventsMetric(points ...metricdata.DataPoint[int64]) metricdata.Metrics {
-	return metricdata.Metrics{
-		Name:        bulwark.MetricEvents,
-		Description: "Events reported by bulwark policies.",
-		Unit:        "{event}",
-		Data: metricdata.Sum[int64]{
-			Temporality: metricdata.CumulativeTemporality,
-			IsMonotonic: true,
-			DataPoints:  points,
-		},
-	}
-}
-
-func tracing() (*tracetest.SpanRecorder, *sdktrace.TracerProvider) {
-	sr := tracetest.NewSpanRecorder()
-	return sr, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
-}
+func tracing() (*tracetest.SpanRecorder, *sdktrace.TracerProvider) { return otest.Tracing() }
 
 func TestReportedEventLandsAsMetricSpanEventAndObserverCall(t *testing.T) {
 	m := newMeter()
@@ -81,7 +39,7 @@ func TestReportedEventLandsAsMetricSpanEventAndObserverCall(t *testing.T) {
 	r.Report(ctx, bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRetry, Attempt: 2, Delay: 1500 * time.Millisecond})
 	span.End()
 
-	got, ok := m.metric(t, bulwark.MetricEvents)
+	got, ok := m.Metric(t, bulwark.MetricEvents)
 	require.True(t, ok)
 	metricdatatest.AssertEqual(t, eventsMetric(
 		metricdata.DataPoint[int64]{Attributes: attribute.NewSet(
@@ -139,15 +97,15 @@ func TestNearestExplicitMeterProviderCountsEachEventOnce(t *testing.T) {
 			bulwark.AttrPipeline.String(pipeline), bulwark.AttrPolicy.String("fallback"),
 			bulwark.AttrPolicyName.String(name), bulwark.AttrEvent.String("fallback")), Value: 1}
 	}
-	got, ok := own.metric(t, bulwark.MetricEvents)
+	got, ok := own.Metric(t, bulwark.MetricEvents)
 	require.True(t, ok)
 	metricdatatest.AssertEqual(t, eventsMetric(point("outer", "own")), got, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 
-	got, ok = outer.metric(t, bulwark.MetricEvents)
+	got, ok = outer.Metric(t, bulwark.MetricEvents)
 	require.True(t, ok)
 	metricdatatest.AssertEqual(t, eventsMetric(point("outer", "none")), got, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 
-	got, ok = inner.metric(t, bulwark.MetricEvents)
+	got, ok = inner.Metric(t, bulwark.MetricEvents)
 	require.True(t, ok)
 	// The innermost pipeline's provider and name win.
 	metricdatatest.AssertEqual(t, eventsMetric(point("inner", "none")), got, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
@@ -182,7 +140,7 @@ func TestCallDurationIsRecordedByOutcome(t *testing.T) {
 	require.NoError(t, p.Execute(ctx, nop))
 	require.ErrorIs(t, p.Execute(ctx, failing), errDep)
 
-	got, ok := m.metric(t, bulwark.MetricCallDuration)
+	got, ok := m.Metric(t, bulwark.MetricCallDuration)
 	require.True(t, ok)
 	assert.Equal(t, "s", got.Unit)
 	hist, ok := got.Data.(metricdata.Histogram[float64])
@@ -196,7 +154,7 @@ func TestCallDurationIsRecordedByOutcome(t *testing.T) {
 	}
 	assert.Equal(t, map[string]uint64{"success": 2, "failure": 1}, counts)
 
-	_, ok = newMeter().metric(t, bulwark.MetricCallDuration)
+	_, ok = newMeter().Metric(t, bulwark.MetricCallDuration)
 	assert.False(t, ok, "nothing is recorded without the option")
 }
 

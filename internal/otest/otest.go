@@ -1,0 +1,87 @@
+// Package otest records bulwark's OpenTelemetry output in tests: an SDK
+// MeterProvider with a manual reader, and a TracerProvider with a span
+// recorder.
+package otest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+// Meter is an SDK MeterProvider read by hand.
+type Meter struct {
+	*sdkmetric.MeterProvider
+	reader *sdkmetric.ManualReader
+}
+
+// NewMeter returns a Meter with nothing recorded.
+func NewMeter() Meter {
+	r := sdkmetric.NewManualReader()
+	return Meter{sdkmetric.NewMeterProvider(sdkmetric.WithReader(r)), r}
+}
+
+// Metric collects and returns the named metric of bulwark's scope, or
+// ok=false if it was not recorded.
+func (m Meter) Metric(t testing.TB, name string) (metricdata.Metrics, bool) {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, m.reader.Collect(context.Background(), &rm))
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name != bulwark.ScopeName {
+			continue
+		}
+		for _, mt := range sm.Metrics {
+			if mt.Name == name {
+				return mt, true
+			}
+		}
+	}
+	return metricdata.Metrics{}, false
+}
+
+// AssertEvents checks that bulwark.events holds exactly the given points.
+func (m Meter) AssertEvents(t testing.TB, points ...metricdata.DataPoint[int64]) {
+	t.Helper()
+	got, ok := m.Metric(t, bulwark.MetricEvents)
+	require.True(t, ok, "no %s metric", bulwark.MetricEvents)
+	metricdatatest.AssertEqual(t, EventsMetric(points...), got,
+		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+}
+
+// EventsMetric is the bulwark.events metric with the given points.
+func EventsMetric(points ...metricdata.DataPoint[int64]) metricdata.Metrics {
+	return metricdata.Metrics{
+		Name:        bulwark.MetricEvents,
+		Description: "Events reported by bulwark policies.",
+		Unit:        "{event}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  points,
+		},
+	}
+}
+
+// EventPoint is one bulwark.events data point.
+func EventPoint(pipeline, policy, name, event string, value int64, extra ...attribute.KeyValue) metricdata.DataPoint[int64] {
+	kv := append([]attribute.KeyValue{
+		bulwark.AttrPipeline.String(pipeline), bulwark.AttrPolicy.String(policy),
+		bulwark.AttrPolicyName.String(name), bulwark.AttrEvent.String(event),
+	}, extra...)
+	return metricdata.DataPoint[int64]{Attributes: attribute.NewSet(kv...), Value: value}
+}
+
+// Tracing returns a span recorder and a TracerProvider that feeds it.
+func Tracing() (*tracetest.SpanRecorder, *sdktrace.TracerProvider) {
+	sr := tracetest.NewSpanRecorder()
+	return sr, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+}
