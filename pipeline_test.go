@@ -169,3 +169,15 @@ func (f stageFunc) Execute(ctx context.Context, fn func(context.Context) error) 
 	return bulwark.RunStage(ctx, f, fn)
 }
 func (f stageFunc) ExecuteStage(ctx context.Context, next bulwark.Next) error { return f(ctx, next) }
+
+func TestDetachKeepsThePipelineButNotTheFunction(t *testing.T) {
+	var kept bulwark.Next
+	keep := stageFunc(func(ctx context.Context, next bulwark.Next) error {
+		kept = next.Detach()
+		return next.Run(ctx)
+	})
+	p := bulwark.New(keep).With(bulwark.WithName("checkout"))
+	require.NoError(t, p.Execute(context.Background(), nop))
+	assert.Equal(t, "checkout", kept.Pipeline())
+	assert.ErrorIs(t, kept.Run(context.Background()), bulwark.ErrNilFunc)
+}

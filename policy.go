@@ -77,6 +77,12 @@ func (callFn) ExecuteStage(ctx context.Context, next Next) error {
 	return next.fn(ctx)
 }
 
+// Detach returns n without its function: running it returns ErrNilFunc,
+// but it reports in the same pipelines. A stage keeps it to report events
+// that happen after the call that caused them (a timer moving a breaker to
+// half-open) without keeping the caller's function alive.
+func (n Next) Detach() Next { return Next{cur: n.cur} }
+
 // Pipeline returns the name of the innermost named pipeline this stage runs
 // in, or "" when it runs outside any named pipeline.
 func (n Next) Pipeline() string {

@@ -23,6 +23,7 @@ const (
 	AttrPolicyName = attribute.Key("bulwark.policy.name") // policy instance name
 	AttrEvent      = attribute.Key("bulwark.event")       // EventType.String()
 	AttrOutcome    = attribute.Key("bulwark.outcome")     // Outcome.String()
+	AttrState      = attribute.Key("bulwark.state")       // a policy's current state, on state gauges
 	AttrStateFrom  = attribute.Key("bulwark.state.from")
 	AttrStateTo    = attribute.Key("bulwark.state.to")
 	AttrAttempt    = attribute.Key("bulwark.attempt")
@@ -36,6 +37,10 @@ const (
 	// MetricEvents counts events, by pipeline, policy, policy name, event
 	// type and, for state changes, the states.
 	MetricEvents = "bulwark.events"
+	// MetricCalls counts the calls through a policy, by policy, policy
+	// name and outcome, for the policies that count calls for their own
+	// logic; read from the policy's counters at collection time.
+	MetricCalls = "bulwark.calls"
 	// MetricCallDuration is the duration of pipeline calls in seconds, by
 	// pipeline and outcome; recorded only for pipelines built with
 	// WithCallDuration.
@@ -56,6 +61,7 @@ type Reporter struct {
 	kind, name string
 	observers  []Observer
 	explicit   bool
+	meter      metric.Meter
 	events     metric.Int64Counter
 	spanNames  [numEventTypes]string
 	plain      [numEventTypes][]metric.AddOption // outside named pipelines, no states
@@ -84,12 +90,47 @@ func NewReporter(kind, name string, mp metric.MeterProvider, observers ...Observ
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
+	r.meter = mp.Meter(ScopeName)
 	r.events = eventCounter(mp)
 	for t := EventType(1); t < numEventTypes; t++ {
 		r.spanNames[t] = spanEventName(kind, t)
 		r.plain[t] = r.buildOptions(metricKey{t: t})
 	}
 	return r
+}
+
+// Meter returns the meter of the policy's provider (the global one if it
+// was given none), for the policy's observable instruments.
+func (r *Reporter) Meter() metric.Meter { return r.meter }
+
+// Attributes returns the attributes that identify the policy: its kind and
+// instance name.
+func (r *Reporter) Attributes() []attribute.KeyValue {
+	return []attribute.KeyValue{AttrPolicy.String(r.kind), AttrPolicyName.String(r.name)}
+}
+
+// ObserveCalls exports the policy's call counts by outcome in the
+// bulwark.calls observable counter. counts is called at collection time and
+// returns the running totals indexed by Outcome. The registration lasts as
+// long as the meter provider.
+func (r *Reporter) ObserveCalls(counts func() [4]int64) {
+	c, err := r.meter.Int64ObservableCounter(MetricCalls,
+		metric.WithDescription("Calls through a bulwark policy, by outcome."),
+		metric.WithUnit("{call}"))
+	if err != nil {
+		return
+	}
+	var opts [4]metric.ObserveOption
+	for o := range opts {
+		opts[o] = metric.WithAttributeSet(attribute.NewSet(append(r.Attributes(), AttrOutcome.String(Outcome(o).String()))...))
+	}
+	_, _ = r.meter.RegisterCallback(func(_ context.Context, obs metric.Observer) error {
+		n := counts()
+		for o := range n {
+			obs.ObserveInt64(c, n[o], opts[o])
+		}
+		return nil
+	}, c)
 }
 
 // Kind returns the policy kind the reporter was built with.
