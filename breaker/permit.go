@@ -1,0 +1,56 @@
+package breaker
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+)
+
+// Permit is the admission of one call by Acquire, for code that cannot hand
+// the breaker a function (a stream, a callback API). Report its outcome
+// with Done, once.
+//
+// A Permit cannot leak a half-open probe slot: a second Done is ignored,
+// and a Done that never comes is reclaimed when the half-open period ends
+// (WithHalfOpenMaxWait), after which a late Done is dropped. Acquiring a
+// permit allocates it (32 bytes); Execute allocates nothing.
+type Permit struct {
+	b     *Breaker
+	w     uint64
+	start time.Duration
+	done  atomic.Bool
+}
+
+// Acquire asks the breaker to admit one call. On success the caller makes
+// the call and reports its outcome with Done; on rejection it returns an
+// error matching ErrOpen and a Permit whose Done does nothing.
+func (b *Breaker) Acquire(ctx context.Context) (*Permit, error) {
+	w := b.word.Load()
+	if s := stateOf(w); s != Closed && s != Disabled {
+		var err error
+		if w, err = b.admit(ctx, bulwark.Next{}, w); err != nil {
+			return rejectedPermit, err
+		}
+	}
+	p := &Permit{b: b, w: w}
+	if b.timed {
+		p.start = b.sinceEpoch()
+	}
+	return p, nil
+}
+
+// rejectedPermit is what Acquire returns with a rejection: its Done does
+// nothing.
+var rejectedPermit = &Permit{}
+
+// Done reports the outcome of the admitted call, classified as Execute
+// classifies it (ctx is the call's context, for the caller's own
+// cancellation). Only the first Done of a Permit counts.
+func (p *Permit) Done(ctx context.Context, err error) {
+	if p == nil || p.b == nil || !p.done.CompareAndSwap(false, true) {
+		return
+	}
+	p.b.record(ctx, bulwark.Next{}, p.w, p.start, p.b.classify(ctx, err))
+}
