@@ -14,31 +14,36 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/timeout"
 )
 
-// flakyPrices answers with a price, except that every third request hangs
-// and every fourth fails with 503.
-func flakyPrices() http.Handler {
-	var n atomic.Int64
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch i := n.Add(1); {
-		case i%3 == 0:
-			select { // hang until the client gives up
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
-		case i%4 == 0:
-			http.Error(w, "overloaded", http.StatusServiceUnavailable)
-		default:
-			fmt.Fprint(w, "12.50")
+// priceService answers with a price, except that every third request hangs
+// and every fourth fails with 503; while down is set, it fails them all.
+type priceService struct {
+	n    atomic.Int64
+	down atomic.Bool
+}
+
+func (s *priceService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	i := s.n.Add(1)
+	switch {
+	case s.down.Load() || i%4 == 0:
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	case i%3 == 0:
+		select { // hang until the client gives up
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
 		}
-	})
+	default:
+		fmt.Fprint(w, "12.50")
+	}
 }
 
 // fetchPrice calls the service. A status that is not 200 becomes an error,
@@ -63,6 +68,22 @@ func fetchPrice(ctx context.Context, client *http.Client, url string) (string, e
 	return string(body), nil
 }
 
+// describe turns an event into a line of the account.
+func describe(e bulwark.Event) string {
+	switch e.Type {
+	case bulwark.EventTimeout:
+		return fmt.Sprintf("timeout fired after %v", e.Delay)
+	case bulwark.EventFallback:
+		return "fallback served the cached price"
+	case bulwark.EventStateChange:
+		return fmt.Sprintf("breaker %s -> %s (%s)", e.From, e.To, e.Reason)
+	case bulwark.EventRejected:
+		d, _ := bulwark.RetryAfter(e.Err)
+		return fmt.Sprintf("breaker rejected the call (probing in %v)", d.Round(10*time.Millisecond))
+	}
+	return fmt.Sprintf("%s: %v", e.Type, e.Err)
+}
+
 func main() {
 	if err := run(os.Stdout); err != nil {
 		log.Fatal(err)
@@ -70,19 +91,25 @@ func main() {
 }
 
 func run(out io.Writer) error {
-	srv := httptest.NewServer(flakyPrices()) // listens on 127.0.0.1
+	svc := &priceService{}
+	srv := httptest.NewServer(svc) // listens on 127.0.0.1
 	defer srv.Close()
 	client := srv.Client()
 
-	var account []string // what the policies reported during one call
+	// What the policies reported since the last line was printed. Events
+	// come from the calls and from the breaker's timer, so under a lock.
+	var mu sync.Mutex
+	var account []string
+	halfOpen := make(chan struct{}, 1)
 	note := func(_ context.Context, e bulwark.Event) {
-		switch e.Type {
-		case bulwark.EventTimeout:
-			account = append(account, fmt.Sprintf("timeout fired after %v", e.Delay))
-		case bulwark.EventFallback:
-			account = append(account, fmt.Sprintf("fallback served the cached price (call failed: %v)", e.Err))
-		default:
-			account = append(account, fmt.Sprintf("%s: %v", e.Type, e.Err))
+		mu.Lock()
+		defer mu.Unlock()
+		account = append(account, describe(e))
+		if e.Type == bulwark.EventStateChange && e.To == breaker.HalfOpen.String() {
+			select {
+			case halfOpen <- struct{}{}:
+			default:
+			}
 		}
 	}
 
@@ -93,14 +120,12 @@ func run(out io.Writer) error {
 			price = cached // serve the last known price instead of an error
 			return nil
 		}),
+		breaker.New(breaker.WithConsecutiveFailures(3), breaker.WithOpenDuration(300*time.Millisecond)),
 		timeout.New(200*time.Millisecond),
 	).With(bulwark.WithName("prices"), bulwark.WithObserver(note))
 
-	fmt.Fprintln(out, "Calling a price service that hangs every 3rd request and fails every 4th,")
-	fmt.Fprintln(out, "through a pipeline of fallback (serve a cached price) and timeout (200ms):")
-	fmt.Fprintln(out)
-	for i := 1; i <= 8; i++ {
-		account, price = account[:0], ""
+	call := func(label string) error {
+		price = ""
 		start := time.Now()
 		err := pipeline.Execute(context.Background(), func(ctx context.Context) error {
 			var err error
@@ -108,16 +133,55 @@ func run(out io.Writer) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("request %d: the fallback should have answered: %w", i, err)
+			return fmt.Errorf("%s: the fallback should have answered: %w", label, err)
 		}
+		mu.Lock()
 		how := "answered by the service"
 		if len(account) > 0 {
 			how = strings.Join(account, "; ")
 		}
-		fmt.Fprintf(out, "request %d: price %-15s in %4dms  %s\n", i, price, time.Since(start).Milliseconds(), how)
+		account = account[:0]
+		mu.Unlock()
+		fmt.Fprintf(out, "%-10s price %-15s in %4dms  %s\n", label, price, time.Since(start).Milliseconds(), how)
+		return nil
+	}
+
+	fmt.Fprintln(out, "A price service that hangs every 3rd request and fails every 4th, called through")
+	fmt.Fprintln(out, "fallback (serve a cached price), breaker (open after 3 failures in a row, for 300ms)")
+	fmt.Fprintln(out, "and timeout (200ms):")
+	fmt.Fprintln(out)
+	for i := 1; i <= 8; i++ {
+		if err := call(fmt.Sprintf("request %d", i)); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "The service goes down:")
+	svc.down.Store(true)
+	for i := 9; i <= 13; i++ {
+		if err := call(fmt.Sprintf("request %d", i)); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "The service recovers; once the open time is over, a probe gets through:")
+	svc.down.Store(false)
+	svc.n.Store(0)
+	select { // the breaker's timer reports when the open time is over
+	case <-halfOpen:
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("the breaker did not become half-open")
+	}
+	for i := 14; i <= 15; i++ {
+		if err := call(fmt.Sprintf("request %d", i)); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintln(out, "Every call returned a price: the timeout cut the hanging requests short,")
+	fmt.Fprintln(out, "Every call returned a price: the timeout cut hanging requests short, the breaker")
+	fmt.Fprintln(out, "stopped calling a service that was down and let a probe through once it was back,")
 	fmt.Fprintln(out, "and the fallback turned each failure into the cached answer.")
 	return nil
 }
