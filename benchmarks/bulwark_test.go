@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/timeout"
 )
@@ -22,3 +23,19 @@ func bulwarkPipeline(n int) runner {
 func bulwarkTimeout(d time.Duration) runner { return timeout.New(d).Execute }
 
 func bulwarkFallback() runner { return fallback.New(recovered).Execute }
+
+func bulwarkBreaker() runner { return breaker.New(breaker.WithOpenDuration(time.Hour)).Execute }
+
+// bulwarkBreakerPermit uses the two-step form: Acquire, call, Done.
+func bulwarkBreakerPermit() runner {
+	b := breaker.New(breaker.WithOpenDuration(time.Hour))
+	return func(ctx context.Context, fn func(context.Context) error) error {
+		p, err := b.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		err = fn(ctx)
+		p.Done(ctx, err)
+		return err
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/failsafe-go/failsafe-go/fallback"
 	"github.com/failsafe-go/failsafe-go/timeout"
 )
@@ -31,4 +32,25 @@ func failsafeTimeout(d time.Duration) runner {
 
 func failsafeFallback() runner {
 	return failsafeRun(failsafe.With[any](fallback.NewWithResult[any](nil)))
+}
+
+func failsafeBreaker() runner {
+	return failsafeRun(failsafe.With[any](circuitbreaker.NewBuilder[any]().WithDelay(time.Hour).Build()))
+}
+
+// failsafeBreakerPermit uses failsafe-go's permit API, without an executor.
+func failsafeBreakerPermit() runner {
+	cb := circuitbreaker.NewBuilder[any]().WithDelay(time.Hour).Build()
+	return func(ctx context.Context, fn func(context.Context) error) error {
+		if !cb.TryAcquirePermit() {
+			return circuitbreaker.ErrOpen
+		}
+		err := fn(ctx)
+		if err != nil {
+			cb.RecordFailure()
+		} else {
+			cb.RecordSuccess()
+		}
+		return err
+	}
 }

@@ -6,6 +6,8 @@ replace github.com/bulwark-go/bulwark => ../
 
 require (
 	github.com/bulwark-go/bulwark v0.0.0
+	github.com/eapache/go-resiliency v1.7.0
+	github.com/sony/gobreaker/v2 v2.4.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 )
