@@ -204,6 +204,22 @@ func openNow(b *breaker.Breaker) {
 	}
 }
 
+// Probe concurrency (PEER-DIFFERENCES 3): one probe by default.
+func TestHalfOpenAdmitsOneProbeByDefault(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := breaker.New(breaker.WithOpenDuration(time.Second))
+		openNow(b)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		p, err := b.Acquire(context.Background())
+		require.NoError(t, err)
+		_, err = b.Acquire(context.Background())
+		assert.ErrorIs(t, err, breaker.ErrOpen)
+		p.Done(context.Background(), nil)
+		assert.Equal(t, breaker.Closed, b.State(), "one success closes it")
+	})
+}
+
 func TestHalfOpenAdmitsExactlyKProbes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := breaker.New(breaker.WithConsecutiveFailures(1), breaker.WithOpenDuration(time.Second), breaker.WithHalfOpenProbes(3))
@@ -335,6 +351,7 @@ func TestClassification(t *testing.T) {
 		{"the caller's cancellation", canceled, context.Canceled, nil, false},
 		{"a timeout of an inner policy", context.Background(), timeout.ErrTimeout, nil, true},
 		{"a local rejection of another policy", context.Background(), fmt.Errorf("full: %w", bulwark.ErrRejected), nil, false},
+		{"server pushback (a retry hint)", context.Background(), bulwark.WithRetryAfter(errDep, time.Second), nil, true},
 		{"an ignored error", context.Background(), errBad, []breaker.Option{breaker.WithIgnoreIf(func(err error) bool { return err == errBad })}, false},
 		{"not a failure by predicate", context.Background(), errBad, []breaker.Option{breaker.WithFailureIf(func(err error) bool { return err != errBad })}, false},
 		{"a failure by predicate", context.Background(), errDep, []breaker.Option{breaker.WithFailureIf(func(err error) bool { return err != errBad })}, true},
