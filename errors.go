@@ -23,6 +23,21 @@ type retryAfterer interface {
 // again, read from the first error in err's tree that carries one (see
 // WithRetryAfter). The tree is walked depth first, as errors.Is does.
 func RetryAfter(err error) (time.Duration, bool) {
+	// A loop for the usual chain of single wraps, which retry reads on
+	// every failure; walk handles the rest.
+	for err != nil {
+		if h, ok := err.(retryAfterer); ok {
+			return h.RetryAfter(), true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			break
+		}
+		err = u.Unwrap()
+	}
+	if _, ok := err.(interface{ Unwrap() []error }); !ok {
+		return 0, false
+	}
 	var d time.Duration
 	found := walk(err, func(e error) bool {
 		if h, ok := e.(retryAfterer); ok {
@@ -71,10 +86,47 @@ func (e *permanentError) Unwrap() error { return e.err }
 // IsPermanent reports whether err, or any error in its tree, was marked by
 // Permanent.
 func IsPermanent(err error) bool {
+	for err != nil {
+		if _, ok := err.(*permanentError); ok {
+			return true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			break
+		}
+		err = u.Unwrap()
+	}
+	if _, ok := err.(interface{ Unwrap() []error }); !ok {
+		return false
+	}
 	return walk(err, func(e error) bool {
 		_, ok := e.(*permanentError)
 		return ok
 	})
+}
+
+// Inspect reads, in one pass over err's tree, what IsPermanent and
+// RetryAfter would say: retry policies ask both on every failure.
+func Inspect(err error) (permanent bool, retryAfter time.Duration, hinted bool) {
+	for err != nil {
+		if _, ok := err.(*permanentError); ok {
+			permanent = true
+		} else if h, ok := err.(retryAfterer); ok && !hinted {
+			retryAfter, hinted = h.RetryAfter(), true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			break
+		}
+		err = u.Unwrap()
+	}
+	if _, ok := err.(interface{ Unwrap() []error }); ok {
+		permanent = permanent || IsPermanent(err)
+		if !hinted {
+			retryAfter, hinted = RetryAfter(err)
+		}
+	}
+	return permanent, retryAfter, hinted
 }
 
 // CallerCanceled reports whether err is the caller's own cancellation or

@@ -36,6 +36,22 @@ func TestRetryAfterFindsTheHintAnywhereInTheTree(t *testing.T) {
 	}
 }
 
+func TestInspectAgreesWithIsPermanentAndRetryAfter(t *testing.T) {
+	hinted := bulwark.WithRetryAfter(errDep, 3*time.Second)
+	for _, err := range []error{
+		nil, errDep, hinted, bulwark.Permanent(errDep), bulwark.Permanent(hinted),
+		bulwark.WithRetryAfter(bulwark.Permanent(errDep), time.Second), fmt.Errorf("x: %w", hinted),
+		errors.Join(errDep, bulwark.Permanent(errDep)), errors.Join(errDep, fmt.Errorf("y: %w", hinted)),
+		fmt.Errorf("z: %w", errors.Join(bulwark.Permanent(hinted))),
+	} {
+		permanent, d, ok := bulwark.Inspect(err)
+		wantD, wantOK := bulwark.RetryAfter(err)
+		assert.Equal(t, bulwark.IsPermanent(err), permanent, "%v", err)
+		assert.Equal(t, wantD, d, "%v", err)
+		assert.Equal(t, wantOK, ok, "%v", err)
+	}
+}
+
 func TestWithRetryAfterKeepsTheError(t *testing.T) {
 	err := bulwark.WithRetryAfter(errDep, time.Second)
 	assert.ErrorIs(t, err, errDep)

@@ -26,21 +26,29 @@ const (
 	EventFallback
 	// EventHedge: another attempt was launched beside a slow one.
 	EventHedge
+	// EventExhausted: a policy gave up retrying; Event.Reason says why.
+	EventExhausted
+	// EventBudgetExceeded: a retry or hedge was skipped because the retry
+	// budget was spent.
+	EventBudgetExceeded
 
 	numEventTypes
 )
 
 var eventTypeNames = [numEventTypes]string{
-	EventStateChange: "state_change",
-	EventRetry:       "retry",
-	EventRejected:    "rejected",
-	EventTimeout:     "timeout",
-	EventFallback:    "fallback",
-	EventHedge:       "hedge",
+	EventStateChange:    "state_change",
+	EventRetry:          "retry",
+	EventRejected:       "rejected",
+	EventTimeout:        "timeout",
+	EventFallback:       "fallback",
+	EventHedge:          "hedge",
+	EventExhausted:      "exhausted",
+	EventBudgetExceeded: "budget_exceeded",
 }
 
 // String returns the event type's name as it appears in telemetry:
-// "state_change", "retry", "rejected", "timeout", "fallback", "hedge".
+// "state_change", "retry", "rejected", "timeout", "fallback", "hedge",
+// "exhausted", "budget_exceeded".
 func (t EventType) String() string {
 	if t < numEventTypes && eventTypeNames[t] != "" {
 		return eventTypeNames[t]

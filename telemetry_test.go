@@ -181,6 +181,7 @@ func TestEventTypeNames(t *testing.T) {
 	names := map[bulwark.EventType]string{
 		bulwark.EventStateChange: "state_change", bulwark.EventRetry: "retry", bulwark.EventRejected: "rejected",
 		bulwark.EventTimeout: "timeout", bulwark.EventFallback: "fallback", bulwark.EventHedge: "hedge",
+		bulwark.EventExhausted: "exhausted", bulwark.EventBudgetExceeded: "budget_exceeded",
 		0: "unknown", 200: "unknown",
 	}
 	for typ, want := range names {

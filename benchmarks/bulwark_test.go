@@ -7,6 +7,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
 )
 
@@ -39,3 +40,5 @@ func bulwarkBreakerPermit() runner {
 		return err
 	}
 }
+
+func bulwarkRetry() runner { return retry.New(retry.WithDelay(0)).Execute }

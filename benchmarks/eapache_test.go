@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/eapache/go-resiliency/breaker"
+	"github.com/eapache/go-resiliency/retrier"
 )
 
 // eapacheBreaker opens after 5 errors (within its error window) and closes
@@ -14,4 +15,9 @@ func eapacheBreaker() runner {
 	return func(ctx context.Context, fn func(context.Context) error) error {
 		return b.Run(func() error { return fn(ctx) })
 	}
+}
+
+// eapacheRetrier makes up to 3 attempts with no wait.
+func eapacheRetrier() runner {
+	return retrier.New(retrier.ConstantBackoff(2, 0), nil).RunCtx
 }

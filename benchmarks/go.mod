@@ -5,12 +5,16 @@ go 1.25.0
 replace github.com/bulwark-go/bulwark => ../
 
 require (
+	github.com/avast/retry-go/v4 v4.7.0
 	github.com/bulwark-go/bulwark v0.0.0
+	github.com/cenkalti/backoff/v5 v5.0.3
 	github.com/eapache/go-resiliency v1.7.0
 	github.com/sony/gobreaker/v2 v2.4.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 )
+
+require golang.org/x/time v0.15.0 // indirect
 
 require (
 	github.com/bits-and-blooms/bitset v1.24.4 // indirect

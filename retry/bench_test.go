@@ -1,0 +1,60 @@
+package retry_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/bulwark-go/bulwark/retry"
+)
+
+func nop(context.Context) error { return nil }
+
+func BenchmarkSuccessFirstAttempt(b *testing.B) {
+	r := retry.New()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if r.Execute(ctx, nop) != nil {
+			b.Fatal()
+		}
+	}
+}
+
+func BenchmarkSuccessFirstAttemptParallel(b *testing.B) {
+	r := retry.New()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if r.Execute(ctx, nop) != nil {
+				b.Error("failed")
+				return
+			}
+		}
+	})
+}
+
+// flaky fails twice, then succeeds; its errors are preallocated, so any
+// allocation is the policy's.
+type flaky struct{ n int }
+
+func (f *flaky) call(context.Context) error {
+	f.n++
+	if f.n%3 != 0 {
+		return errDep
+	}
+	return nil
+}
+
+func BenchmarkTwoFailuresThenSuccessZeroDelay(b *testing.B) {
+	r := retry.New(retry.WithDelay(0))
+	ctx := context.Background()
+	f := &flaky{}
+	call := f.call
+	b.ReportAllocs()
+	for b.Loop() {
+		if r.Execute(ctx, call) != nil {
+			b.Fatal()
+		}
+	}
+}

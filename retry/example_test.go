@@ -1,0 +1,74 @@
+package retry_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/retry"
+)
+
+func Example() {
+	r := retry.New(retry.WithMaxAttempts(3), retry.WithDelay(time.Millisecond))
+	calls := 0
+	err := r.Execute(context.Background(), func(ctx context.Context) error {
+		calls++
+		if calls < 3 {
+			return errors.New("connection reset")
+		}
+		return nil
+	})
+	fmt.Println(calls, err)
+	// Output: 3 <nil>
+}
+
+func ExampleErrExhausted() {
+	r := retry.New(retry.WithMaxAttempts(2), retry.WithDelay(0))
+	errUnavailable := errors.New("503 service unavailable")
+	err := r.Execute(context.Background(), func(ctx context.Context) error { return errUnavailable })
+	var ex *retry.ExhaustedError
+	if errors.As(err, &ex) {
+		fmt.Println(ex.Attempts, ex.Reason, errors.Is(err, errUnavailable))
+	}
+	// Output: 2 max_attempts true
+}
+
+func ExampleWithRetryIf() {
+	errNotFound := errors.New("404")
+	r := retry.New(retry.WithDelay(0), retry.WithRetryIf(func(err error) bool { return !errors.Is(err, errNotFound) }))
+	calls := 0
+	err := r.Execute(context.Background(), func(ctx context.Context) error { calls++; return errNotFound })
+	fmt.Println(calls, err)
+	// Output: 1 404
+}
+
+func ExampleNewTokenBudget() {
+	budget := retry.NewTokenBudget(10, 0.1) // shared by every policy that calls the same service
+	a := retry.New(retry.WithBudget(budget), retry.WithDelay(0))
+	b := retry.New(retry.WithBudget(budget), retry.WithDelay(0))
+	fail := func(ctx context.Context) error { return errors.New("down") }
+	_ = a.Execute(context.Background(), fail) // 3 failed attempts: 10 → 7 tokens
+	err := b.Execute(context.Background(), fail)
+	var ex *retry.ExhaustedError
+	errors.As(err, &ex)
+	fmt.Println(ex.Attempts, ex.Reason, budget.Tokens())
+	// Output: 2 budget 5
+}
+
+func ExampleWithMaxDelay() {
+	// A server's Retry-After is honoured verbatim, up to WithMaxDelay.
+	r := retry.New(retry.WithMaxDelay(5 * time.Millisecond))
+	calls := 0
+	start := time.Now()
+	_ = r.Execute(context.Background(), func(ctx context.Context) error {
+		calls++
+		if calls == 1 {
+			return bulwark.WithRetryAfter(errors.New("429 too many requests"), time.Hour)
+		}
+		return nil
+	})
+	fmt.Println(calls, time.Since(start) < time.Second)
+	// Output: 2 true
+}

@@ -1,0 +1,427 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// ErrExhausted is matched, with errors.Is, by the error Execute returns
+// when it stops retrying a retryable failure: attempts, time or budget ran
+// out. That error is an *ExhaustedError, which wraps the last attempt's
+// error.
+var ErrExhausted = errors.New("bulwark/retry: retries exhausted")
+
+// Reasons for giving up, in ExhaustedError.Reason and Event.Reason.
+const (
+	ReasonMaxAttempts = "max_attempts" // every attempt was made
+	ReasonMaxDuration = "max_duration" // WithMaxDuration would be exceeded
+	ReasonDeadline    = "deadline"     // the caller's deadline would pass before another attempt could finish
+	ReasonRetryAfter  = "retry_after"  // the dependency asked for a wait that does not fit the time left
+	ReasonBudget      = "budget"       // the retry budget is spent
+)
+
+// ExhaustedError is returned when retries stop while the last attempt's
+// error was still worth retrying.
+type ExhaustedError struct {
+	Attempts int    // attempts made, the first included
+	Reason   string // why retrying stopped: ReasonMaxAttempts ...
+	Err      error  // the last attempt's error
+}
+
+func (e *ExhaustedError) Error() string {
+	return fmt.Sprintf("bulwark/retry: gave up after %d attempts (%s): %v", e.Attempts, e.Reason, e.Err)
+}
+
+// Unwrap returns the last attempt's error, so errors.Is and errors.As see
+// it.
+func (e *ExhaustedError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrExhausted.
+func (e *ExhaustedError) Is(target error) bool { return target == ErrExhausted }
+
+// Retry runs a call again when it fails. See the package documentation.
+type Retry struct {
+	attempts    int
+	backoff     backoff
+	delayFn     func(attempt int, err error) time.Duration
+	maxDelay    time.Duration
+	maxDuration time.Duration
+	retryIf     func(error) bool
+	budget      Budget
+	random      func() float64
+	reporter    *bulwark.Reporter
+}
+
+var _ bulwark.Stage = (*Retry)(nil)
+
+// Option configures a Retry.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	attempts    int
+	backoff     backoff
+	delayFn     func(int, error) time.Duration
+	maxDelay    time.Duration
+	maxDuration time.Duration
+	retryIf     func(error) bool
+	budget      Budget
+	random      func() float64
+	jitterSet   bool
+	name        string
+	mp          metric.MeterProvider
+	observers   []bulwark.Observer
+}
+
+func panicf(option, format string, args ...any) {
+	panic(fmt.Sprintf("bulwark/retry: "+option+": "+format, args...))
+}
+
+// WithMaxAttempts is the number of attempts, the first included (as in
+// gRPC and failsafe-go; Polly counts retries). Default: 3. It panics if
+// n < 1.
+func WithMaxAttempts(n int) Option {
+	if n < 1 {
+		panicf("WithMaxAttempts", "n must be >= 1, got %d", n)
+	}
+	return optionFunc(func(c *config) { c.attempts = n })
+}
+
+// WithDelay waits d before every retry; 0 retries at once, without a
+// timer. Default: exponential backoff (see New). It panics if d < 0.
+func WithDelay(d time.Duration) Option {
+	if d < 0 {
+		panicf("WithDelay", "delay must be >= 0, got %v", d)
+	}
+	return optionFunc(func(c *config) { c.backoff = backoff{kind: backoffConstant, initial: d, jitter: c.backoff.jitter} })
+}
+
+// WithLinearBackoff waits initial before the first retry, then increment
+// more before each next one, up to max. It panics unless initial >= 0,
+// increment > 0 and max >= initial, max > 0.
+func WithLinearBackoff(initial, increment, max time.Duration) Option {
+	if initial < 0 {
+		panicf("WithLinearBackoff", "initial must be >= 0, got %v", initial)
+	}
+	if increment <= 0 {
+		panicf("WithLinearBackoff", "increment must be > 0, got %v", increment)
+	}
+	if max <= 0 || max < initial {
+		panicf("WithLinearBackoff", "max must be > 0 and >= initial %v, got %v", initial, max)
+	}
+	return optionFunc(func(c *config) {
+		c.backoff = backoff{kind: backoffLinear, initial: initial, increment: increment, max: max, jitter: c.backoff.jitter}
+	})
+}
+
+// WithExponentialBackoff waits initial before the first retry and
+// multiplies the wait by factor before each next one, up to max. It panics
+// unless initial > 0, factor >= 1 (and finite) and max >= initial.
+func WithExponentialBackoff(initial time.Duration, factor float64, max time.Duration) Option {
+	if initial <= 0 {
+		panicf("WithExponentialBackoff", "initial must be > 0, got %v", initial)
+	}
+	if math.IsNaN(factor) || math.IsInf(factor, 0) || factor < 1 {
+		panicf("WithExponentialBackoff", "factor must be >= 1, got %v", factor)
+	}
+	if max < initial {
+		panicf("WithExponentialBackoff", "max must be >= initial %v, got %v", initial, max)
+	}
+	return optionFunc(func(c *config) {
+		c.backoff = backoff{kind: backoffExponential, initial: initial, factor: factor, max: max, jitter: c.backoff.jitter}
+	})
+}
+
+// WithJitter spreads the backoff's delays. Default: JitterFull with the
+// default backoff, JitterNone with a backoff given by an option. It panics
+// on an unknown kind.
+func WithJitter(j Jitter) Option {
+	if j > JitterDecorrelated {
+		panicf("WithJitter", "unknown jitter %d", j)
+	}
+	return optionFunc(func(c *config) { c.backoff.jitter = j; c.jitterSet = true })
+}
+
+// WithDelayFunc computes the wait before each retry (attempt is the number
+// of the attempt about to be made, 2 for the first retry; err is the
+// failure being retried), for everything the backoffs do not cover. A
+// negative result is taken as 0. A server's hint still takes precedence.
+// It panics if fn is nil.
+func WithDelayFunc(fn func(attempt int, err error) time.Duration) Option {
+	if fn == nil {
+		panicf("WithDelayFunc", "function must not be nil")
+	}
+	return optionFunc(func(c *config) { c.delayFn = fn })
+}
+
+// WithMaxDelay caps every wait, the dependency's own hints (Retry-After,
+// gRPC pushback, an open breaker's reopening time) included. Default: no
+// cap beyond the backoff's. It panics if d <= 0.
+func WithMaxDelay(d time.Duration) Option {
+	if d <= 0 {
+		panicf("WithMaxDelay", "delay must be > 0, got %v", d)
+	}
+	return optionFunc(func(c *config) { c.maxDelay = d })
+}
+
+// WithMaxDuration bounds the whole call, from the first attempt's start: no
+// retry starts that could not finish within d (judged by the previous
+// attempt's duration). It reads the clock once per call. Default: none
+// (the caller's deadline still applies). It panics if d <= 0.
+func WithMaxDuration(d time.Duration) Option {
+	if d <= 0 {
+		panicf("WithMaxDuration", "duration must be > 0, got %v", d)
+	}
+	return optionFunc(func(c *config) { c.maxDuration = d })
+}
+
+// WithRetryIf decides which errors are retried. Whatever it says,
+// bulwark.Permanent errors and the caller's own cancellation are never
+// retried. Default: every other error, except a rejection whose
+// bulwark.RetryAfter hint does not fit the time left. It panics if pred is
+// nil.
+func WithRetryIf(pred func(err error) bool) Option {
+	if pred == nil {
+		panicf("WithRetryIf", "predicate must not be nil")
+	}
+	return optionFunc(func(c *config) { c.retryIf = pred })
+}
+
+// WithBudget draws every retry from b, shared with other policies. Default:
+// no budget. It panics if b is nil.
+func WithBudget(b Budget) Option {
+	if b == nil {
+		panicf("WithBudget", "budget must not be nil")
+	}
+	return optionFunc(func(c *config) { c.budget = b })
+}
+
+// WithName names the policy in its events (bulwark.policy.name).
+// Default: unnamed. It panics if name is empty.
+func WithName(name string) Option {
+	if name == "" {
+		panicf("WithName", "name must not be empty")
+	}
+	return optionFunc(func(c *config) { c.name = name })
+}
+
+// WithMeterProvider records the policy's events through mp. Default: the
+// pipeline's provider if it has one, else the global one. It panics if mp
+// is nil.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	if mp == nil {
+		panicf("WithMeterProvider", "provider must not be nil")
+	}
+	return optionFunc(func(c *config) { c.mp = mp })
+}
+
+// WithObserver adds an observer of the policy's events. Default: none. It
+// panics if o is nil.
+func WithObserver(o bulwark.Observer) Option {
+	if o == nil {
+		panicf("WithObserver", "observer must not be nil")
+	}
+	return optionFunc(func(c *config) { c.observers = append(c.observers, o) })
+}
+
+// Default backoff: exponential from 100ms, doubling, up to 10s, with full
+// jitter.
+var defaultBackoff = backoff{kind: backoffExponential, initial: 100 * time.Millisecond, factor: 2, max: 10 * time.Second, jitter: JitterFull}
+
+// New returns a Retry configured by opts. With no options it makes up to 3
+// attempts, waiting an exponential backoff from 100ms (doubling, up to 10s)
+// with full jitter between them. It panics, naming the option and the
+// value, if the configuration is invalid.
+func New(opts ...Option) *Retry {
+	c := config{attempts: 3, random: rand.Float64}
+	c.backoff.kind = 255 // unset
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if c.backoff.kind == 255 {
+		j, set := c.backoff.jitter, c.jitterSet
+		c.backoff = defaultBackoff
+		if set {
+			c.backoff.jitter = j
+		}
+	}
+	if c.backoff.jitter == JitterDecorrelated && c.backoff.initial <= 0 {
+		panicf("WithJitter", "decorrelated jitter needs a backoff with an initial delay > 0")
+	}
+	return &Retry{
+		attempts:    c.attempts,
+		backoff:     c.backoff,
+		delayFn:     c.delayFn,
+		maxDelay:    c.maxDelay,
+		maxDuration: c.maxDuration,
+		retryIf:     c.retryIf,
+		budget:      c.budget,
+		random:      c.random,
+		reporter:    bulwark.NewReporter("retry", c.name, c.mp, c.observers...),
+	}
+}
+
+// Execute runs fn, and again after a failure worth retrying, until it
+// succeeds or retrying stops.
+func (r *Retry) Execute(ctx context.Context, fn func(context.Context) error) error {
+	if ctx == nil {
+		return bulwark.ErrNilContext
+	}
+	if fn == nil {
+		return bulwark.ErrNilFunc
+	}
+	return r.execute(ctx, bulwark.Next{}, fn)
+}
+
+// ExecuteStage implements bulwark.Stage.
+func (r *Retry) ExecuteStage(ctx context.Context, next bulwark.Next) error {
+	return r.execute(ctx, next, nil)
+}
+
+// run makes one attempt: fn when Execute was given it, else the rest of the
+// pipeline.
+func run(ctx context.Context, next bulwark.Next, fn func(context.Context) error) error {
+	if fn != nil {
+		return fn(ctx)
+	}
+	return next.Run(ctx)
+}
+
+func (r *Retry) execute(ctx context.Context, next bulwark.Next, fn func(context.Context) error) error {
+	if r.budget != nil {
+		r.budget.RecordRequest()
+	}
+	// The clock is read only when a time limit needs the first attempt's
+	// start.
+	var start time.Time
+	_, hasDeadline := ctx.Deadline()
+	if hasDeadline || r.maxDuration > 0 {
+		start = time.Now()
+	}
+	err := run(ctx, next, fn)
+	if err == nil {
+		if r.budget != nil {
+			r.budget.RecordAttempt(true)
+		}
+		return nil
+	}
+	return r.retry(ctx, next, fn, err, start)
+}
+
+// retry runs the attempts after the first, which failed with err.
+func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Context) error, err error, start time.Time) error {
+	var prevDelay time.Duration
+	attemptStart := start
+	for attempt := 1; ; attempt++ {
+		permanent, hint, hinted := bulwark.Inspect(err)
+		if permanent || !r.retryable(ctx, err) {
+			return err
+		}
+		if r.budget != nil {
+			r.budget.RecordAttempt(false)
+		}
+		if attempt >= r.attempts {
+			return r.exhausted(ctx, next, attempt, ReasonMaxAttempts, err)
+		}
+		delay := r.delay(attempt, prevDelay, err, hint, hinted)
+		if !start.IsZero() {
+			now := time.Now()
+			lastTook := now.Sub(attemptStart)
+			if r.maxDuration > 0 && now.Add(delay+lastTook).After(start.Add(r.maxDuration)) {
+				return r.exhausted(ctx, next, attempt, ReasonMaxDuration, err)
+			}
+			if dl, ok := ctx.Deadline(); ok && now.Add(delay+lastTook).After(dl) {
+				reason := ReasonDeadline
+				if hinted {
+					reason = ReasonRetryAfter
+				}
+				return r.exhausted(ctx, next, attempt, reason, err)
+			}
+		}
+		if r.budget != nil && !r.budget.TryRetry() {
+			r.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: attempt, Err: err})
+			return &ExhaustedError{Attempts: attempt, Reason: ReasonBudget, Err: err}
+		}
+		r.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRetry, Attempt: attempt + 1, Delay: delay, Err: err})
+		if delay > 0 {
+			if cerr := sleep(ctx, delay); cerr != nil {
+				return cerr
+			}
+		}
+		prevDelay = delay
+		if !start.IsZero() {
+			attemptStart = time.Now()
+		}
+		if err = run(ctx, next, fn); err == nil {
+			if r.budget != nil {
+				r.budget.RecordAttempt(true)
+			}
+			return nil
+		}
+	}
+}
+
+// retryable reports whether err, which is not permanent, is worth another
+// attempt.
+func (r *Retry) retryable(ctx context.Context, err error) bool {
+	// A done context covers the caller's own cancellation: nothing is
+	// retried for a caller that has gone.
+	if ctx.Err() != nil {
+		return false
+	}
+	if r.retryIf != nil {
+		return r.retryIf(err)
+	}
+	return true
+}
+
+// delay returns the wait before retry number n: the error's hint if it
+// has one, else the backoff's.
+func (r *Retry) delay(n int, prev time.Duration, err error, hint time.Duration, hinted bool) time.Duration {
+	d := hint
+	if !hinted {
+		if r.delayFn != nil {
+			d = max(r.delayFn(n+1, err), 0)
+		} else {
+			var u float64
+			if r.backoff.jitter != JitterNone {
+				u = r.random()
+			}
+			d = r.backoff.delay(n, prev, u)
+		}
+	}
+	if r.maxDelay > 0 && d > r.maxDelay {
+		d = r.maxDelay
+	}
+	return d
+}
+
+func (r *Retry) exhausted(ctx context.Context, next bulwark.Next, attempts int, reason string, err error) error {
+	r.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventExhausted, Attempt: attempts, Reason: reason, Err: err})
+	return &ExhaustedError{Attempts: attempts, Reason: reason, Err: err}
+}
+
+// sleep waits d, or until ctx is done, in which case it returns ctx.Err().
+// The timer is stopped before it returns.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
