@@ -7,6 +7,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/bulwark-go/bulwark/hedge"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
 )
@@ -42,3 +43,5 @@ func bulwarkBreakerPermit() runner {
 }
 
 func bulwarkRetry() runner { return retry.New(retry.WithDelay(0)).Execute }
+
+func bulwarkHedge(delay time.Duration) runner { return hedge.New(hedge.WithDelay(delay)).Execute }

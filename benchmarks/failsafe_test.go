@@ -7,6 +7,7 @@ import (
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/failsafe-go/failsafe-go/fallback"
+	"github.com/failsafe-go/failsafe-go/hedgepolicy"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/failsafe-go/failsafe-go/timeout"
 )
@@ -58,4 +59,8 @@ func failsafeBreakerPermit() runner {
 
 func failsafeRetry() runner {
 	return failsafeRun(failsafe.With[any](retrypolicy.NewBuilder[any]().WithMaxAttempts(3).WithDelay(0).Build()))
+}
+
+func failsafeHedge(delay time.Duration) runner {
+	return failsafeRun(failsafe.With[any](hedgepolicy.NewWithDelay[any](delay)))
 }

@@ -1,0 +1,69 @@
+package hedge_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bulwark-go/bulwark/hedge"
+)
+
+func nop(context.Context) error { return nil }
+
+// BenchmarkNotFiring: the answer comes before the delay.
+func BenchmarkNotFiring(b *testing.B) {
+	h := hedge.New(hedge.WithDelay(time.Second))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if h.Execute(ctx, nop) != nil {
+			b.Fatal()
+		}
+	}
+}
+
+func BenchmarkNotFiringParallel(b *testing.B) {
+	h := hedge.New(hedge.WithDelay(time.Second))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if h.Execute(ctx, nop) != nil {
+				b.Error("failed")
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkNotFiringWatchingContext: the call selects on its context, which
+// makes the attempt's cancellable context.
+func BenchmarkNotFiringWatchingContext(b *testing.B) {
+	h := hedge.New(hedge.WithDelay(time.Second))
+	ctx := context.Background()
+	watch := func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+			return nil
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if h.Execute(ctx, watch) != nil {
+			b.Fatal()
+		}
+	}
+}
+
+func BenchmarkNotFiringLatencyQuantile(b *testing.B) {
+	h := hedge.New(hedge.WithLatencyQuantile(0.95, 128, time.Second))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if h.Execute(ctx, nop) != nil {
+			b.Fatal()
+		}
+	}
+}
