@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -21,6 +22,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
 )
 
@@ -80,6 +82,10 @@ func describe(e bulwark.Event) string {
 	case bulwark.EventRejected:
 		d, _ := bulwark.RetryAfter(e.Err)
 		return fmt.Sprintf("breaker rejected the call (probing in %v)", d.Round(10*time.Millisecond))
+	case bulwark.EventRetry:
+		return fmt.Sprintf("retry %d", e.Attempt)
+	case bulwark.EventExhausted:
+		return fmt.Sprintf("retry gave up (%s)", e.Reason)
 	}
 	return fmt.Sprintf("%s: %v", e.Type, e.Err)
 }
@@ -120,8 +126,15 @@ func run(out io.Writer) error {
 			price = cached // serve the last known price instead of an error
 			return nil
 		}),
+		retry.New(
+			retry.WithMaxAttempts(3),
+			retry.WithDelay(20*time.Millisecond),
+			// Retrying into an open breaker only waits for it: let the
+			// fallback answer at once instead.
+			retry.WithRetryIf(func(err error) bool { return !errors.Is(err, breaker.ErrOpen) }),
+		),
 		breaker.New(breaker.WithConsecutiveFailures(3), breaker.WithOpenDuration(300*time.Millisecond)),
-		timeout.New(200*time.Millisecond),
+		timeout.New(200*time.Millisecond), // per attempt
 	).With(bulwark.WithName("prices"), bulwark.WithObserver(note))
 
 	call := func(label string) error {
@@ -147,8 +160,8 @@ func run(out io.Writer) error {
 	}
 
 	fmt.Fprintln(out, "A price service that hangs every 3rd request and fails every 4th, called through")
-	fmt.Fprintln(out, "fallback (serve a cached price), breaker (open after 3 failures in a row, for 300ms)")
-	fmt.Fprintln(out, "and timeout (200ms):")
+	fmt.Fprintln(out, "fallback (serve a cached price), retry (3 attempts, 20ms apart), breaker (open after")
+	fmt.Fprintln(out, "3 failed attempts in a row, for 300ms) and timeout (200ms per attempt):")
 	fmt.Fprintln(out)
 	for i := 1; i <= 8; i++ {
 		if err := call(fmt.Sprintf("request %d", i)); err != nil {
@@ -159,7 +172,7 @@ func run(out io.Writer) error {
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "The service goes down:")
 	svc.down.Store(true)
-	for i := 9; i <= 13; i++ {
+	for i := 9; i <= 11; i++ {
 		if err := call(fmt.Sprintf("request %d", i)); err != nil {
 			return err
 		}
@@ -174,14 +187,14 @@ func run(out io.Writer) error {
 	case <-time.After(5 * time.Second):
 		return fmt.Errorf("the breaker did not become half-open")
 	}
-	for i := 14; i <= 15; i++ {
+	for i := 12; i <= 13; i++ {
 		if err := call(fmt.Sprintf("request %d", i)); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintln(out, "Every call returned a price: the timeout cut hanging requests short, the breaker")
-	fmt.Fprintln(out, "stopped calling a service that was down and let a probe through once it was back,")
-	fmt.Fprintln(out, "and the fallback turned each failure into the cached answer.")
+	fmt.Fprintln(out, "Every call returned a price: the timeout cut hanging requests short, retries got")
+	fmt.Fprintln(out, "past passing failures, the breaker stopped calling a service that was down and let")
+	fmt.Fprintln(out, "a probe through once it was back, and the fallback answered when nothing else could.")
 	return nil
 }
