@@ -184,9 +184,12 @@ func (h *Hedge) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 	err := next.Run(&c.primary)
 	if ht.c.CompareAndSwap(c, nil) {
 		// The hedge never fired: the common case, with no goroutine,
-		// channel or cancellable context.
-		ht.t.Stop()
-		h.timers.Put(ht)
+		// channel or cancellable context. A timer that fired all the same
+		// (its callback lost the race above) is not reused: its late
+		// callback could find the next call armed on it.
+		if ht.t.Stop() {
+			h.timers.Put(ht)
+		}
 		c.primary.release()
 		if err == nil {
 			if h.latency != nil {
