@@ -11,6 +11,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/internal/otest"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -57,46 +58,29 @@ func (a *attempts) call(ctx context.Context) error {
 	return err
 }
 
-type events struct {
-	mu  sync.Mutex
-	got []bulwark.Event
-}
-
-func (e *events) observe(_ context.Context, ev bulwark.Event) {
-	e.mu.Lock()
-	e.got = append(e.got, ev)
-	e.mu.Unlock()
-}
-
-func (e *events) list() []bulwark.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]bulwark.Event(nil), e.got...)
-}
-
 func TestFastAnswerLaunchesNoHedge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ev events
+		var ev otest.Events
 		a := &attempts{took: []time.Duration{99 * time.Millisecond}}
-		h := hedge.New(hedge.WithDelay(100*time.Millisecond), hedge.WithObserver(ev.observe))
+		h := hedge.New(hedge.WithDelay(100*time.Millisecond), hedge.WithObserver(ev.Observe))
 		require.NoError(t, h.Execute(context.Background(), a.call))
 		assert.Equal(t, int32(1), a.n.Load())
-		assert.Empty(t, ev.list())
+		assert.Empty(t, ev.List())
 	})
 }
 
 func TestHedgeWinsAndThePrimaryIsCancelled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ev events
+		var ev otest.Events
 		a := &attempts{took: []time.Duration{time.Hour, 20 * time.Millisecond}}
-		h := hedge.New(hedge.WithDelay(100*time.Millisecond), hedge.WithObserver(ev.observe))
+		h := hedge.New(hedge.WithDelay(100*time.Millisecond), hedge.WithObserver(ev.Observe))
 		start := time.Now()
 		require.NoError(t, h.Execute(context.Background(), a.call))
 		assert.Equal(t, 120*time.Millisecond, time.Since(start))
 		assert.Zero(t, a.running.Load(), "no attempt outlives the call")
 		assert.Equal(t, context.Canceled, a.ended[1], "the slow primary was cancelled")
 		assert.NoError(t, a.ended[2])
-		assert.Equal(t, []bulwark.Event{{Type: bulwark.EventHedge, Policy: "hedge", Attempt: 2, Delay: 100 * time.Millisecond}}, ev.list())
+		assert.Equal(t, []bulwark.Event{{Type: bulwark.EventHedge, Policy: "hedge", Attempt: 2, Delay: 100 * time.Millisecond}}, ev.List())
 	})
 }
 
@@ -113,13 +97,13 @@ func TestPrimaryWinsAndTheHedgeIsCancelled(t *testing.T) {
 
 func TestHedgesLaunchOneDelayApart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ev events
+		var ev otest.Events
 		a := &attempts{took: []time.Duration{time.Hour, time.Hour, 10 * time.Millisecond}}
-		h := hedge.New(hedge.WithDelay(100*time.Millisecond), hedge.WithMaxHedges(2), hedge.WithObserver(ev.observe))
+		h := hedge.New(hedge.WithDelay(100*time.Millisecond), hedge.WithMaxHedges(2), hedge.WithObserver(ev.Observe))
 		start := time.Now()
 		require.NoError(t, h.Execute(context.Background(), a.call))
 		assert.Equal(t, 210*time.Millisecond, time.Since(start))
-		assert.Len(t, ev.list(), 2)
+		assert.Len(t, ev.List(), 2)
 		assert.Equal(t, context.Canceled, a.ended[1])
 		assert.Equal(t, context.Canceled, a.ended[2])
 	})
@@ -174,17 +158,17 @@ func TestCallerCancellationStopsEveryAttempt(t *testing.T) {
 
 func TestBudgetSpentLaunchesNoHedge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ev events
+		var ev otest.Events
 		budget := retry.NewTokenBudget(2, 1)
 		budget.RecordAttempt(false) // 1 token left of 2: no more than half
 		a := &attempts{took: []time.Duration{time.Second}}
-		h := hedge.New(hedge.WithDelay(100*time.Millisecond), hedge.WithBudget(budget), hedge.WithObserver(ev.observe))
+		h := hedge.New(hedge.WithDelay(100*time.Millisecond), hedge.WithBudget(budget), hedge.WithObserver(ev.Observe))
 		start := time.Now()
 		require.NoError(t, h.Execute(context.Background(), a.call))
 		assert.Equal(t, time.Second, time.Since(start), "the primary answered alone")
 		assert.Equal(t, int32(1), a.n.Load())
-		require.Len(t, ev.list(), 1)
-		assert.Equal(t, bulwark.EventBudgetExceeded, ev.list()[0].Type)
+		require.Len(t, ev.List(), 1)
+		assert.Equal(t, bulwark.EventBudgetExceeded, ev.List()[0].Type)
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/otest"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,8 +24,8 @@ func reasonOf(t *testing.T, err error) (string, int) {
 // retries need more than half the tokens.
 func TestTokenBudgetExhaustionAndRecovery(t *testing.T) {
 	budget := retry.NewTokenBudget(10, 0.5)
-	var ev events
-	r := retry.New(retry.WithDelay(0), retry.WithBudget(budget), retry.WithObserver(ev.observe))
+	var ev otest.Events
+	r := retry.New(retry.WithDelay(0), retry.WithBudget(budget), retry.WithObserver(ev.Observe))
 	ctx := context.Background()
 	failing := func(context.Context) error { return errDep }
 
@@ -36,7 +37,7 @@ func TestTokenBudgetExhaustionAndRecovery(t *testing.T) {
 	reason, attempts = reasonOf(t, r.Execute(ctx, failing)) // 7 → 6 → 5: no retry at half
 	assert.Equal(t, retry.ReasonBudget, reason)
 	assert.Equal(t, 2, attempts)
-	assert.Equal(t, bulwark.EventBudgetExceeded, ev.got[len(ev.got)-1].Type)
+	assert.Equal(t, bulwark.EventBudgetExceeded, ev.List()[len(ev.List())-1].Type)
 
 	reason, attempts = reasonOf(t, r.Execute(ctx, failing)) // 5 → 4
 	assert.Equal(t, retry.ReasonBudget, reason)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/internal/otest"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -55,17 +56,6 @@ func (s *script) gaps() []time.Duration {
 	return g
 }
 
-type events struct {
-	mu  sync.Mutex
-	got []bulwark.Event
-}
-
-func (e *events) observe(_ context.Context, ev bulwark.Event) {
-	e.mu.Lock()
-	e.got = append(e.got, ev)
-	e.mu.Unlock()
-}
-
 func TestSuccessOnTheFirstAttemptRunsOnce(t *testing.T) {
 	s := &script{}
 	require.NoError(t, retry.New().Execute(context.Background(), s.call))
@@ -74,15 +64,15 @@ func TestSuccessOnTheFirstAttemptRunsOnce(t *testing.T) {
 
 func TestRetriesUntilSuccessWaitingTheDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ev events
+		var ev otest.Events
 		s := &script{failures: 2}
-		r := retry.New(retry.WithDelay(100*time.Millisecond), retry.WithObserver(ev.observe))
+		r := retry.New(retry.WithDelay(100*time.Millisecond), retry.WithObserver(ev.Observe))
 		require.NoError(t, r.Execute(context.Background(), s.call))
 		assert.Equal(t, []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}, s.gaps())
 		assert.Equal(t, []bulwark.Event{
 			{Type: bulwark.EventRetry, Policy: "retry", Attempt: 2, Delay: 100 * time.Millisecond, Err: errDep},
 			{Type: bulwark.EventRetry, Policy: "retry", Attempt: 3, Delay: 100 * time.Millisecond, Err: errDep},
-		}, ev.got)
+		}, ev.List())
 	})
 }
 
@@ -99,9 +89,9 @@ func TestZeroDelayRetriesAtOnce(t *testing.T) {
 // Attempt counting and the exhausted result (PEER-DIFFERENCES 12, 13): 3
 // attempts in all, then an error that wraps the last one.
 func TestExhaustionWrapsTheLastError(t *testing.T) {
-	var ev events
+	var ev otest.Events
 	s := &script{failures: 10}
-	err := retry.New(retry.WithDelay(0), retry.WithObserver(ev.observe)).Execute(context.Background(), s.call)
+	err := retry.New(retry.WithDelay(0), retry.WithObserver(ev.Observe)).Execute(context.Background(), s.call)
 	assert.Len(t, s.starts, 3)
 	assert.ErrorIs(t, err, retry.ErrExhausted)
 	assert.ErrorIs(t, err, errDep)
@@ -110,7 +100,7 @@ func TestExhaustionWrapsTheLastError(t *testing.T) {
 	assert.Equal(t, 3, ex.Attempts)
 	assert.Equal(t, retry.ReasonMaxAttempts, ex.Reason)
 	assert.Equal(t, "bulwark/retry: gave up after 3 attempts (max_attempts): dependency failed", err.Error())
-	last := ev.got[len(ev.got)-1]
+	last := ev.List()[len(ev.List())-1]
 	assert.Equal(t, bulwark.EventExhausted, last.Type)
 	assert.Equal(t, retry.ReasonMaxAttempts, last.Reason)
 	assert.Equal(t, 3, last.Attempt)
@@ -189,12 +179,12 @@ func TestHintThatDoesNotFitTheDeadlineStopsAtOnce(t *testing.T) {
 
 func TestNeverStartsAnAttemptThatCannotFinishBeforeTheDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ev events
+		var ev otest.Events
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		s := &script{failures: 10, took: 300 * time.Millisecond}
 		start := time.Now()
-		err := retry.New(retry.WithMaxAttempts(10), retry.WithDelay(100*time.Millisecond), retry.WithObserver(ev.observe)).Execute(ctx, s.call)
+		err := retry.New(retry.WithMaxAttempts(10), retry.WithDelay(100*time.Millisecond), retry.WithObserver(ev.Observe)).Execute(ctx, s.call)
 		// Attempts at 0 and 400ms, each taking 300ms; a third would end at
 		// 700 + 100 + 300 = 1100ms, past the deadline.
 		assert.Len(t, s.starts, 2)
@@ -204,7 +194,7 @@ func TestNeverStartsAnAttemptThatCannotFinishBeforeTheDeadline(t *testing.T) {
 		assert.Equal(t, retry.ReasonDeadline, ex.Reason)
 		assert.Equal(t, 2, ex.Attempts)
 		assert.ErrorIs(t, err, errDep)
-		assert.Equal(t, retry.ReasonDeadline, ev.got[len(ev.got)-1].Reason)
+		assert.Equal(t, retry.ReasonDeadline, ev.List()[len(ev.List())-1].Reason)
 	})
 }
 

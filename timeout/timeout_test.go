@@ -5,12 +5,12 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/otest"
 	"github.com/bulwark-go/bulwark/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,24 +20,6 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var errDep = errors.New("dependency failed")
-
-// events records the events an Observer receives.
-type events struct {
-	mu  sync.Mutex
-	got []bulwark.Event
-}
-
-func (e *events) observe(_ context.Context, ev bulwark.Event) {
-	e.mu.Lock()
-	e.got = append(e.got, ev)
-	e.mu.Unlock()
-}
-
-func (e *events) list() []bulwark.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]bulwark.Event(nil), e.got...)
-}
 
 // sleepCtx waits for d or until ctx is done, like a well-behaved call.
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -66,8 +48,8 @@ func TestFastCallSucceedsWithTheDeadlineInItsContext(t *testing.T) {
 
 func TestOwnDeadlineReturnsErrTimeoutAndReportsIt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ev events
-		tm := timeout.New(100*time.Millisecond, timeout.WithName("db"), timeout.WithObserver(ev.observe))
+		var ev otest.Events
+		tm := timeout.New(100*time.Millisecond, timeout.WithName("db"), timeout.WithObserver(ev.Observe))
 		start := time.Now()
 		err := tm.Execute(context.Background(), func(ctx context.Context) error { return sleepCtx(ctx, time.Hour) })
 
@@ -81,35 +63,35 @@ func TestOwnDeadlineReturnsErrTimeoutAndReportsIt(t *testing.T) {
 		assert.True(t, te.Timeout())
 
 		assert.Equal(t, []bulwark.Event{{Type: bulwark.EventTimeout, Policy: "timeout", Name: "db",
-			Delay: 100 * time.Millisecond, Err: timeout.ErrTimeout}}, ev.list())
+			Delay: 100 * time.Millisecond, Err: timeout.ErrTimeout}}, ev.List())
 	})
 }
 
 func TestCallerCancellationComesBackUnchanged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ev events
+		var ev otest.Events
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(10*time.Millisecond, cancel)
-		err := timeout.New(time.Second, timeout.WithObserver(ev.observe)).Execute(ctx, func(ctx context.Context) error {
+		err := timeout.New(time.Second, timeout.WithObserver(ev.Observe)).Execute(ctx, func(ctx context.Context) error {
 			return sleepCtx(ctx, time.Hour)
 		})
 		assert.Equal(t, context.Canceled, err)
-		assert.Empty(t, ev.list(), "the caller's cancellation is not a timeout")
+		assert.Empty(t, ev.List(), "the caller's cancellation is not a timeout")
 	})
 }
 
 func TestEarlierCallerDeadlineComesBackUnchanged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ev events
+		var ev otest.Events
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
-		err := timeout.New(time.Second, timeout.WithObserver(ev.observe)).Execute(ctx, func(inner context.Context) error {
+		err := timeout.New(time.Second, timeout.WithObserver(ev.Observe)).Execute(ctx, func(inner context.Context) error {
 			assert.Equal(t, ctx, inner, "no context of its own when the caller's deadline comes first")
 			return sleepCtx(inner, time.Hour)
 		})
 		assert.Equal(t, context.DeadlineExceeded, err)
 		assert.NotErrorIs(t, err, timeout.ErrTimeout)
-		assert.Empty(t, ev.list())
+		assert.Empty(t, ev.List())
 	})
 }
 
@@ -180,9 +162,9 @@ func TestPanicPropagatesAndReleasesTheContext(t *testing.T) {
 
 func TestAbandonReturnsAtTheDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ev events
+		var ev otest.Events
 		finished := make(chan struct{})
-		tm := timeout.New(100*time.Millisecond, timeout.WithAbandon(), timeout.WithObserver(ev.observe))
+		tm := timeout.New(100*time.Millisecond, timeout.WithAbandon(), timeout.WithObserver(ev.Observe))
 		start := time.Now()
 		err := tm.Execute(context.Background(), func(context.Context) error {
 			defer close(finished)
@@ -191,7 +173,7 @@ func TestAbandonReturnsAtTheDeadline(t *testing.T) {
 		})
 		assert.Equal(t, timeout.ErrTimeout, err)
 		assert.Equal(t, 100*time.Millisecond, time.Since(start))
-		require.Len(t, ev.list(), 1)
+		require.Len(t, ev.List(), 1)
 		<-finished // the function ran on to its end on its own goroutine
 	})
 }
@@ -289,11 +271,11 @@ func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 
 func TestInPipelineReportsPipelineName(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ev events
-		p := bulwark.New(timeout.New(time.Millisecond)).With(bulwark.WithName("checkout"), bulwark.WithObserver(ev.observe))
+		var ev otest.Events
+		p := bulwark.New(timeout.New(time.Millisecond)).With(bulwark.WithName("checkout"), bulwark.WithObserver(ev.Observe))
 		err := p.Execute(context.Background(), func(ctx context.Context) error { return sleepCtx(ctx, time.Hour) })
 		assert.ErrorIs(t, err, timeout.ErrTimeout)
-		require.Len(t, ev.list(), 1)
-		assert.Equal(t, "checkout", ev.list()[0].Pipeline)
+		require.Len(t, ev.List(), 1)
+		assert.Equal(t, "checkout", ev.List()[0].Pipeline)
 	})
 }

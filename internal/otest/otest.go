@@ -5,6 +5,7 @@ package otest
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/bulwark-go/bulwark"
@@ -84,4 +85,25 @@ func EventPoint(pipeline, policy, name, event string, value int64, extra ...attr
 func Tracing() (*tracetest.SpanRecorder, *sdktrace.TracerProvider) {
 	sr := tracetest.NewSpanRecorder()
 	return sr, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+}
+
+// Events records the events an Observer receives; it is safe for the
+// goroutines of hedges and timers.
+type Events struct {
+	mu  sync.Mutex
+	got []bulwark.Event
+}
+
+// Observe is the bulwark.Observer.
+func (e *Events) Observe(_ context.Context, ev bulwark.Event) {
+	e.mu.Lock()
+	e.got = append(e.got, ev)
+	e.mu.Unlock()
+}
+
+// List returns the events received so far, in order.
+func (e *Events) List() []bulwark.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]bulwark.Event(nil), e.got...)
 }
