@@ -3,6 +3,7 @@ package bulwark
 import (
 	"context"
 	"errors"
+	"reflect"
 	"time"
 )
 
@@ -108,6 +109,9 @@ func IsPermanent(err error) bool {
 // Inspect reads, in one pass over err's tree, what IsPermanent and
 // RetryAfter would say: retry policies ask both on every failure.
 func Inspect(err error) (permanent bool, retryAfter time.Duration, hinted bool) {
+	if reflect.TypeOf(err) == plainError {
+		return false, 0, false
+	}
 	for err != nil {
 		if _, ok := err.(*permanentError); ok {
 			permanent = true
@@ -140,6 +144,11 @@ func CallerCanceled(ctx context.Context, err error) bool {
 	cerr := ctx.Err()
 	return cerr != nil && errors.Is(err, cerr)
 }
+
+// plainError is the type of the errors errors.New and fmt.Errorf (without
+// %w) make, the commonest of all: it wraps nothing and carries no hint, so
+// Inspect answers for it without asking what it implements.
+var plainError = reflect.TypeOf(errors.New(""))
 
 // walk calls match on every error in err's tree, depth first, and reports
 // whether one matched. Unlike errors.As it needs no pointer target, so it
