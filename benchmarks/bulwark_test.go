@@ -8,6 +8,7 @@ import (
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
 )
@@ -45,3 +46,7 @@ func bulwarkBreakerPermit() runner {
 func bulwarkRetry() runner { return retry.New(retry.WithDelay(0)).Execute }
 
 func bulwarkHedge(delay time.Duration) runner { return hedge.New(hedge.WithDelay(delay)).Execute }
+
+// The rate limiters are set high enough that every call is allowed.
+
+func bulwarkRateLimit() runner { return ratelimit.New(1e12, 1<<30).Execute }

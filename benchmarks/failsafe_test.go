@@ -8,6 +8,7 @@ import (
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/failsafe-go/failsafe-go/fallback"
 	"github.com/failsafe-go/failsafe-go/hedgepolicy"
+	"github.com/failsafe-go/failsafe-go/ratelimiter"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/failsafe-go/failsafe-go/timeout"
 )
@@ -63,4 +64,28 @@ func failsafeRetry() runner {
 
 func failsafeHedge(delay time.Duration) runner {
 	return failsafeRun(failsafe.With[any](hedgepolicy.NewWithDelay[any](delay)))
+}
+
+func failsafeSmoothPermit() runner {
+	rl := ratelimiter.NewSmooth[any](100_000_000, time.Second) // a 10ns spacing: 1<<30 a second divides by zero inside failsafe-go
+	return func(ctx context.Context, fn func(context.Context) error) error {
+		if !rl.TryAcquirePermit() {
+			return ratelimiter.ErrExceeded
+		}
+		return fn(ctx)
+	}
+}
+
+func failsafeBurstyPermit() runner {
+	rl := ratelimiter.NewBursty[any](1<<30, time.Second)
+	return func(ctx context.Context, fn func(context.Context) error) error {
+		if !rl.TryAcquirePermit() {
+			return ratelimiter.ErrExceeded
+		}
+		return fn(ctx)
+	}
+}
+
+func failsafeBursty() runner {
+	return failsafeRun(failsafe.With[any](ratelimiter.NewBursty[any](1<<30, time.Second)))
 }

@@ -12,9 +12,11 @@ require (
 	github.com/sony/gobreaker/v2 v2.4.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
+	go.uber.org/ratelimit v0.3.1
+	golang.org/x/time v0.15.0
 )
 
-require golang.org/x/time v0.15.0 // indirect
+require github.com/benbjohnson/clock v1.3.0 // indirect
 
 require (
 	github.com/bits-and-blooms/bitset v1.24.4 // indirect

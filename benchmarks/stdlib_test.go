@@ -2,7 +2,10 @@ package benchmarks
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // direct calls the function with no protection: the floor.
@@ -17,3 +20,17 @@ func withTimeout(d time.Duration) runner {
 		return fn(ctx)
 	}
 }
+
+// xrateAllow is golang.org/x/time/rate's Allow, which bulwark's token
+// bucket is built on: its floor.
+func xrateAllow() runner {
+	lim := rate.NewLimiter(1e12, 1<<30)
+	return func(ctx context.Context, fn func(context.Context) error) error {
+		if !lim.Allow() {
+			return errLimited
+		}
+		return fn(ctx)
+	}
+}
+
+var errLimited = errors.New("limited")

@@ -1,0 +1,110 @@
+package ratelimit
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Option configures a Limiter, a SlidingWindow or a Keyed limiter. Options
+// that do not apply to a kind are rejected by its constructor.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	maxWait   time.Duration
+	maxKeys   int
+	idle      time.Duration
+	name      string
+	mp        metric.MeterProvider
+	observers []bulwark.Observer
+}
+
+func panicf(option, format string, args ...any) {
+	panic(fmt.Sprintf("bulwark/ratelimit: "+option+": "+format, args...))
+}
+
+// WithMaxWait makes a call over the limit wait up to d for its turn, while
+// the caller's context allows, instead of being rejected at once; a wait
+// that would be longer is rejected at once. A cancelled wait gives its
+// token back. Default: 0 (reject at once). It panics if d <= 0.
+func WithMaxWait(d time.Duration) Option {
+	if d <= 0 {
+		panicf("WithMaxWait", "duration must be > 0, got %v", d)
+	}
+	return optionFunc(func(c *config) { c.maxWait = d })
+}
+
+// WithMaxKeys bounds the keys a Keyed limiter remembers: past it, the key
+// used least recently is forgotten. Default: 10000. It panics if n < 1.
+func WithMaxKeys(n int) Option {
+	if n < 1 {
+		panicf("WithMaxKeys", "n must be >= 1, got %d", n)
+	}
+	return optionFunc(func(c *config) { c.maxKeys = n })
+}
+
+// WithIdleExpiry makes a Keyed limiter forget a key unused for d. Keys are
+// swept lazily: each call forgets up to two idle keys of the lock it takes
+// (one lock for up to 1023 keys, 16 beyond), so an idle key may linger
+// until a call passes its way; the key count never exceeds WithMaxKeys.
+// Default: 10 minutes. It panics if d <= 0.
+func WithIdleExpiry(d time.Duration) Option {
+	if d <= 0 {
+		panicf("WithIdleExpiry", "duration must be > 0, got %v", d)
+	}
+	return optionFunc(func(c *config) { c.idle = d })
+}
+
+// WithName names the limiter in its events (bulwark.policy.name).
+// Default: unnamed. It panics if name is empty.
+func WithName(name string) Option {
+	if name == "" {
+		panicf("WithName", "name must not be empty")
+	}
+	return optionFunc(func(c *config) { c.name = name })
+}
+
+// WithMeterProvider records the limiter's events and call counts through
+// mp. Default: the global provider (and, for events, the pipeline's if it
+// has one). It panics if mp is nil.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	if mp == nil {
+		panicf("WithMeterProvider", "provider must not be nil")
+	}
+	return optionFunc(func(c *config) { c.mp = mp })
+}
+
+// WithObserver adds an observer of the limiter's events. Default: none. It
+// panics if o is nil.
+func WithObserver(o bulwark.Observer) Option {
+	if o == nil {
+		panicf("WithObserver", "observer must not be nil")
+	}
+	return optionFunc(func(c *config) { c.observers = append(c.observers, o) })
+}
+
+func newConfig(kind string, opts []Option) config {
+	c := config{}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if kind != "keyed" && (c.maxKeys != 0 || c.idle != 0) {
+		panicf("New"+kindSuffix(kind), "WithMaxKeys and WithIdleExpiry apply to keyed limiters only")
+	}
+	return c
+}
+
+func kindSuffix(kind string) string {
+	if kind == "sliding" {
+		return "SlidingWindow"
+	}
+	return ""
+}

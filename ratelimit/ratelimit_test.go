@@ -1,0 +1,184 @@
+package ratelimit_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/ratelimit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"golang.org/x/time/rate"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func nop(context.Context) error { return nil }
+
+func TestBurstThenRejectionWithAHint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ev otest.Events
+		l := ratelimit.New(10, 3, ratelimit.WithObserver(ev.Observe))
+		for range 3 {
+			require.NoError(t, l.Execute(context.Background(), nop))
+		}
+		called := false
+		err := l.Execute(context.Background(), func(context.Context) error { called = true; return nil })
+		assert.False(t, called)
+		assert.ErrorIs(t, err, ratelimit.ErrLimited)
+		assert.ErrorIs(t, err, bulwark.ErrRejected)
+		d, ok := bulwark.RetryAfter(err)
+		assert.True(t, ok)
+		assert.Equal(t, 100*time.Millisecond, d, "one token every 100ms")
+		require.Len(t, ev.List(), 1)
+		assert.Equal(t, bulwark.EventRejected, ev.List()[0].Type)
+
+		time.Sleep(d)
+		require.NoError(t, l.Execute(context.Background(), nop), "the hint was right")
+		assert.Equal(t, int64(1), l.Snapshot().Rejected)
+	})
+}
+
+// Over a simulated minute, a bucket of limit r and burst b admits exactly
+// r·t + b calls of a demand that always exceeds it.
+func TestTokenBucketAdmitsLimitTimesTimePlusBurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := ratelimit.New(10, 5)
+		admitted := 0
+		for i := 0; i <= 60000; i++ { // a call every millisecond, 0 to 60s inclusive
+			if l.Execute(context.Background(), nop) == nil {
+				admitted++
+			}
+			time.Sleep(time.Millisecond)
+		}
+		assert.Equal(t, 10*60+5, admitted)
+	})
+}
+
+func TestMaxWaitWaitsForItsToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := ratelimit.New(10, 1, ratelimit.WithMaxWait(150*time.Millisecond))
+		require.NoError(t, l.Execute(context.Background(), nop))
+		start := time.Now()
+		require.NoError(t, l.Execute(context.Background(), nop))
+		assert.Equal(t, 100*time.Millisecond, time.Since(start))
+
+		// With a token a second, the next is a second away: past the maximum.
+		l2 := ratelimit.New(1, 1, ratelimit.WithMaxWait(150*time.Millisecond))
+		require.NoError(t, l2.Execute(context.Background(), nop))
+		start = time.Now()
+		err := l2.Execute(context.Background(), nop)
+		assert.ErrorIs(t, err, ratelimit.ErrLimited)
+		assert.Zero(t, time.Since(start), "a wait past the maximum is rejected at once")
+	})
+}
+
+func TestWaitNeverOutlivesTheCallersDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := ratelimit.New(1, 1, ratelimit.WithMaxWait(time.Minute))
+		require.NoError(t, l.Execute(context.Background(), nop))
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := l.Execute(ctx, nop)
+		assert.ErrorIs(t, err, ratelimit.ErrLimited)
+		assert.Zero(t, time.Since(start), "the token comes after the deadline: no wait")
+	})
+}
+
+func TestCancelledWaitGivesItsTokenBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := ratelimit.New(1, 1, ratelimit.WithMaxWait(time.Minute))
+		require.NoError(t, l.Execute(context.Background(), nop))
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		assert.Equal(t, context.Canceled, l.Execute(ctx, nop))
+		assert.InDelta(t, 0.1, l.Snapshot().Tokens, 1e-9, "the reserved token came back: 0.1 refilled so far")
+	})
+}
+
+func TestLimitsChangeAtRunTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := ratelimit.New(1, 1)
+		require.NoError(t, l.Execute(context.Background(), nop))
+		assert.ErrorIs(t, l.Execute(context.Background(), nop), ratelimit.ErrLimited)
+		require.NoError(t, l.SetLimit(1000))
+		require.NoError(t, l.SetBurst(2))
+		time.Sleep(2 * time.Millisecond)
+		require.NoError(t, l.Execute(context.Background(), nop))
+		require.NoError(t, l.Execute(context.Background(), nop))
+		assert.EqualError(t, l.SetLimit(-1), "bulwark/ratelimit: SetLimit: limit must be >= 0 (or rate.Inf), got -1")
+		assert.EqualError(t, l.SetBurst(0), "bulwark/ratelimit: SetBurst: burst must be >= 1 with a finite limit, got 0")
+		s := l.Snapshot()
+		assert.Equal(t, rate.Limit(1000), s.Limit, "a rejected change changes nothing")
+		assert.Equal(t, 2, s.Burst)
+	})
+}
+
+func TestInfiniteLimitAllowsEverything(t *testing.T) {
+	l := ratelimit.New(rate.Inf, 0)
+	for range 1000 {
+		require.NoError(t, l.Execute(context.Background(), nop))
+	}
+}
+
+func TestZeroLimitRejectsWithoutAHint(t *testing.T) {
+	l := ratelimit.New(0, 1)
+	require.NoError(t, l.Execute(context.Background(), nop))
+	err := l.Execute(context.Background(), nop)
+	assert.ErrorIs(t, err, ratelimit.ErrLimited)
+	_, ok := bulwark.RetryAfter(err)
+	assert.False(t, ok, "no token will ever come")
+}
+
+func TestRejectionsLandAsMetrics(t *testing.T) {
+	m := otest.NewMeter()
+	l := ratelimit.New(1, 1, ratelimit.WithName("api"), ratelimit.WithMeterProvider(m))
+	require.NoError(t, l.Execute(context.Background(), nop))
+	require.Error(t, l.Execute(context.Background(), nop))
+	m.AssertEvents(t, otest.EventPoint("", "ratelimit", "api", "rejected", 1))
+}
+
+func TestExecuteRejectsNilArguments(t *testing.T) {
+	for _, p := range []bulwark.Policy{
+		ratelimit.New(1, 1), ratelimit.NewSlidingWindow(1, time.Second),
+		ratelimit.NewKeyed(1, 1, func(context.Context) string { return "" }),
+	} {
+		assert.ErrorIs(t, p.Execute(context.Background(), nil), bulwark.ErrNilFunc)
+		//lint:ignore SA1012 a nil context is the point of the test
+		assert.ErrorIs(t, p.Execute(nil, nop), bulwark.ErrNilContext)
+	}
+}
+
+func TestBadConfigurationPanicsWithItsName(t *testing.T) {
+	key := func(context.Context) string { return "" }
+	cases := map[string]func(){
+		"bulwark/ratelimit: New: limit must be >= 0 (or rate.Inf), got -1":            func() { ratelimit.New(-1, 1) },
+		"bulwark/ratelimit: New: limit must be >= 0 (or rate.Inf), got NaN":           func() { ratelimit.New(rate.Limit(nan()), 1) },
+		"bulwark/ratelimit: New: burst must be >= 1 with a finite limit, got 0":       func() { ratelimit.New(10, 0) },
+		"bulwark/ratelimit: NewKeyed: burst must be >= 1 with a finite limit, got -1": func() { ratelimit.NewKeyed(10, -1, key) },
+		"bulwark/ratelimit: NewKeyed: key function must not be nil":                   func() { ratelimit.NewKeyed(10, 1, nil) },
+		"bulwark/ratelimit: NewSlidingWindow: n must be >= 1, got 0":                  func() { ratelimit.NewSlidingWindow(0, time.Second) },
+		"bulwark/ratelimit: NewSlidingWindow: window must be > 0, got -1s":            func() { ratelimit.NewSlidingWindow(1, -time.Second) },
+		"bulwark/ratelimit: NewSlidingWindow: WithMaxWait applies to token buckets only": func() {
+			ratelimit.NewSlidingWindow(1, time.Second, ratelimit.WithMaxWait(time.Second))
+		},
+		"bulwark/ratelimit: New: WithMaxKeys and WithIdleExpiry apply to keyed limiters only": func() {
+			ratelimit.New(1, 1, ratelimit.WithMaxKeys(5))
+		},
+		"bulwark/ratelimit: WithMaxWait: duration must be > 0, got 0s":     func() { ratelimit.WithMaxWait(0) },
+		"bulwark/ratelimit: WithMaxKeys: n must be >= 1, got 0":            func() { ratelimit.WithMaxKeys(0) },
+		"bulwark/ratelimit: WithIdleExpiry: duration must be > 0, got -1s": func() { ratelimit.WithIdleExpiry(-time.Second) },
+		"bulwark/ratelimit: WithName: name must not be empty":              func() { ratelimit.WithName("") },
+		"bulwark/ratelimit: WithMeterProvider: provider must not be nil":   func() { ratelimit.WithMeterProvider(nil) },
+		"bulwark/ratelimit: WithObserver: observer must not be nil":        func() { ratelimit.WithObserver(nil) },
+	}
+	for msg, f := range cases {
+		assert.PanicsWithValue(t, msg, f)
+	}
+	assert.NotNil(t, ratelimit.New(1, 1, nil), "nil options are ignored")
+}

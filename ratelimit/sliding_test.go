@@ -1,0 +1,68 @@
+package ratelimit_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/ratelimit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSlidingWindowAllowsNThenWeighsThePreviousWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := ratelimit.NewSlidingWindow(100, 10*time.Second)
+		admit := func() (n int) {
+			for range 200 {
+				if s.Execute(context.Background(), nop) == nil {
+					n++
+				}
+			}
+			return n
+		}
+		assert.Equal(t, 100, admit(), "n in the first window")
+		err := s.Execute(context.Background(), nop)
+		assert.ErrorIs(t, err, ratelimit.ErrLimited)
+		d, ok := bulwark.RetryAfter(err)
+		assert.True(t, ok)
+		assert.Equal(t, 10*time.Second+100*time.Millisecond, d, "the rest of this window, then 1% of the next")
+
+		time.Sleep(15 * time.Second) // halfway through the next window: 100 × 0.5 still count
+		assert.Equal(t, 50, admit())
+		assert.InDelta(t, 100, s.Snapshot().Estimate, 1e-9)
+	})
+}
+
+// Under steady demand above the limit, a sliding window admits n per
+// window: over a simulated minute, within n of 6·n (the documented bound).
+func TestSlidingWindowAccuracyOverAMinute(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 100
+		s := ratelimit.NewSlidingWindow(n, 10*time.Second)
+		admitted := 0
+		for range 60000 { // a call every millisecond for 60s
+			if s.Execute(context.Background(), nop) == nil {
+				admitted++
+			}
+			time.Sleep(time.Millisecond)
+		}
+		assert.InDelta(t, 6*n, admitted, n)
+		t.Logf("admitted %d over 60s at %d per 10s", admitted, n)
+		assert.Equal(t, int64(60000-admitted), s.Snapshot().Rejected)
+	})
+}
+
+func TestSlidingWindowForgetsAfterTwoWindows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := ratelimit.NewSlidingWindow(2, time.Second)
+		require.NoError(t, s.Execute(context.Background(), nop))
+		require.NoError(t, s.Execute(context.Background(), nop))
+		require.Error(t, s.Execute(context.Background(), nop))
+		time.Sleep(2 * time.Second)
+		require.NoError(t, s.Execute(context.Background(), nop))
+		require.NoError(t, s.Execute(context.Background(), nop))
+	})
+}
