@@ -120,3 +120,16 @@ func BenchmarkExecuteCapturing(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEventSiteGated is an event site as the hot failure paths write
+// it: the event is built only when something listens.
+func BenchmarkEventSiteGated(b *testing.B) {
+	r := bulwark.NewReporter("bench", "", nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if r.Listening(ctx, bulwark.Next{}) {
+			r.Report(ctx, bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRejected, Err: errBench})
+		}
+	}
+}

@@ -139,6 +139,22 @@ func (r *Reporter) Kind() string { return r.kind }
 // Name returns the policy instance name the reporter was built with.
 func (r *Reporter) Name() string { return r.name }
 
+// Listening reports whether an event reported now would reach anything: an
+// SDK behind the metric, a recording span in ctx, or an observer. A policy
+// on a hot failure path asks it before building an event; Report asks it
+// again, so calling Report alone is always correct.
+func (r *Reporter) Listening(ctx context.Context, next Next) bool {
+	s := next.scopeOf()
+	if len(r.observers) > 0 || (s != nil && len(s.observers) > 0) {
+		return true
+	}
+	counter := r.events
+	if s != nil && !r.explicit && s.events != nil {
+		counter = s.events
+	}
+	return counter.Enabled(ctx) || trace.SpanFromContext(ctx).IsRecording()
+}
+
 // Report delivers e, after filling in its Policy, Name and Pipeline
 // fields. next is the Next the reporting stage was given (its zero value
 // outside a pipeline). Report keeps no reference to e. When nothing listens

@@ -188,3 +188,22 @@ func TestEventTypeNames(t *testing.T) {
 		assert.Equal(t, want, typ.String())
 	}
 }
+
+func TestListeningTellsWhetherAnEventWouldReachAnything(t *testing.T) {
+	ctx := context.Background()
+	assert.False(t, bulwark.NewReporter("k", "", nil).Listening(ctx, bulwark.Next{}), "no SDK, no span, no observer")
+	assert.True(t, bulwark.NewReporter("k", "", nil, func(context.Context, bulwark.Event) {}).Listening(ctx, bulwark.Next{}))
+	assert.True(t, bulwark.NewReporter("k", "", newMeter()).Listening(ctx, bulwark.Next{}), "an SDK provider")
+	_, tp := tracing()
+	spanCtx, span := tp.Tracer("test").Start(ctx, "call")
+	defer span.End()
+	assert.True(t, bulwark.NewReporter("k", "", nil).Listening(spanCtx, bulwark.Next{}), "a recording span")
+
+	var got bool
+	probe := stageFunc(func(ctx context.Context, next bulwark.Next) error {
+		got = bulwark.NewReporter("k", "", nil).Listening(ctx, next)
+		return next.Run(ctx)
+	})
+	require.NoError(t, bulwark.New(probe).With(bulwark.WithObserver(func(context.Context, bulwark.Event) {})).Execute(ctx, nop))
+	assert.True(t, got, "a pipeline's observer")
+}

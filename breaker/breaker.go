@@ -264,7 +264,9 @@ func (b *Breaker) admit(ctx context.Context, next bulwark.Next, w uint64) (uint6
 
 func (b *Breaker) reject(ctx context.Context, next bulwark.Next, err error) error {
 	b.calls[bulwark.OutcomeRejected].Add(1)
-	b.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Reason: stateOf(b.word.Load()).String(), Err: err})
+	if b.reporter.Listening(ctx, next) {
+		b.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Reason: stateOf(b.word.Load()).String(), Err: err})
+	}
 	return err
 }
 

@@ -324,9 +324,10 @@ func (r *Retry) execute(ctx context.Context, next bulwark.Next, fn func(context.
 func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Context) error, err error, start time.Time) error {
 	var prevDelay time.Duration
 	attemptStart := start
+	done := ctx.Done()
 	for attempt := 1; ; attempt++ {
 		permanent, hint, hinted := bulwark.Inspect(err)
-		if permanent || !r.retryable(ctx, err) {
+		if permanent || !r.retryable(done, err) {
 			return err
 		}
 		if r.budget != nil {
@@ -354,7 +355,9 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 			r.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: attempt, Err: err})
 			return &ExhaustedError{Attempts: attempt, Reason: ReasonBudget, Err: err}
 		}
-		r.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRetry, Attempt: attempt + 1, Delay: delay, Err: err})
+		if r.reporter.Listening(ctx, next) {
+			r.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRetry, Attempt: attempt + 1, Delay: delay, Err: err})
+		}
 		if delay > 0 {
 			if cerr := sleep(ctx, delay); cerr != nil {
 				return cerr
@@ -375,11 +378,16 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 
 // retryable reports whether err, which is not permanent, is worth another
 // attempt.
-func (r *Retry) retryable(ctx context.Context, err error) bool {
+func (r *Retry) retryable(done <-chan struct{}, err error) bool {
 	// A done context covers the caller's own cancellation: nothing is
-	// retried for a caller that has gone.
-	if ctx.Err() != nil {
-		return false
+	// retried for a caller that has gone. done is nil for a context that
+	// is never done.
+	if done != nil {
+		select {
+		case <-done:
+			return false
+		default:
+		}
 	}
 	if r.retryIf != nil {
 		return r.retryIf(err)
@@ -390,6 +398,9 @@ func (r *Retry) retryable(ctx context.Context, err error) bool {
 // delay returns the wait before retry number n: the error's hint if it
 // has one, else the backoff's.
 func (r *Retry) delay(n int, prev time.Duration, err error, hint time.Duration, hinted bool) time.Duration {
+	if !hinted && r.delayFn == nil && r.backoff.kind == backoffConstant && r.backoff.jitter == JitterNone && r.maxDelay == 0 {
+		return r.backoff.initial // WithDelay: the common case, kept short
+	}
 	d := hint
 	if !hinted {
 		if r.delayFn != nil {
