@@ -31,6 +31,8 @@ const (
 	// EventBudgetExceeded: a retry or hedge was skipped because the retry
 	// budget was spent.
 	EventBudgetExceeded
+	// EventLimitChange: an adaptive policy moved its limit to Event.Limit.
+	EventLimitChange
 
 	numEventTypes
 )
@@ -44,11 +46,12 @@ var eventTypeNames = [numEventTypes]string{
 	EventHedge:          "hedge",
 	EventExhausted:      "exhausted",
 	EventBudgetExceeded: "budget_exceeded",
+	EventLimitChange:    "limit_change",
 }
 
 // String returns the event type's name as it appears in telemetry:
 // "state_change", "retry", "rejected", "timeout", "fallback", "hedge",
-// "exhausted", "budget_exceeded".
+// "exhausted", "budget_exceeded", "limit_change".
 func (t EventType) String() string {
 	if t < numEventTypes && eventTypeNames[t] != "" {
 		return eventTypeNames[t]
@@ -67,6 +70,7 @@ type Event struct {
 	Delay    time.Duration // the wait before the next attempt, or the deadline that fired
 	From, To string        // the states of an EventStateChange
 	Reason   string        // why a state changed or a call was rejected, when known
+	Limit    int           // the new limit of an EventLimitChange
 	Err      error         // the error that caused the event, if any
 }
 
@@ -108,6 +112,9 @@ func SlogObserver(l *slog.Logger, level slog.Level) Observer {
 		}
 		if e.Reason != "" {
 			attrs = append(attrs, slog.String(string(AttrReason), e.Reason))
+		}
+		if e.Limit > 0 {
+			attrs = append(attrs, slog.Int(string(AttrLimit), e.Limit))
 		}
 		if e.Err != nil {
 			attrs = append(attrs, slog.String(string(AttrError), e.Err.Error()))

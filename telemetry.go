@@ -30,6 +30,7 @@ const (
 	AttrDelay      = attribute.Key("bulwark.delay")  // seconds; span events only
 	AttrReason     = attribute.Key("bulwark.reason") // span events only
 	AttrError      = attribute.Key("bulwark.error")  // error text; span events only
+	AttrLimit      = attribute.Key("bulwark.limit")  // a new limit; span events only
 )
 
 // Instrument names.
@@ -245,6 +246,9 @@ func spanAttributes(e *Event) []attribute.KeyValue {
 	}
 	if e.Reason != "" {
 		kv = append(kv, AttrReason.String(e.Reason))
+	}
+	if e.Limit > 0 {
+		kv = append(kv, AttrLimit.Int(e.Limit))
 	}
 	if e.Err != nil {
 		kv = append(kv, AttrError.String(e.Err.Error()))

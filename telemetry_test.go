@@ -182,7 +182,8 @@ func TestEventTypeNames(t *testing.T) {
 		bulwark.EventStateChange: "state_change", bulwark.EventRetry: "retry", bulwark.EventRejected: "rejected",
 		bulwark.EventTimeout: "timeout", bulwark.EventFallback: "fallback", bulwark.EventHedge: "hedge",
 		bulwark.EventExhausted: "exhausted", bulwark.EventBudgetExceeded: "budget_exceeded",
-		0: "unknown", 200: "unknown",
+		bulwark.EventLimitChange: "limit_change",
+		0:                        "unknown", 200: "unknown",
 	}
 	for typ, want := range names {
 		assert.Equal(t, want, typ.String())

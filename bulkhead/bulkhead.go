@@ -1,0 +1,393 @@
+package bulkhead
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/counter"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// ErrFull is matched, with errors.Is, by every rejection of a bulkhead or
+// an adaptive limiter, and matches bulwark.ErrRejected: the call found no
+// free permit and no room (or no time) to wait for one.
+var ErrFull error = full{}
+
+type full struct{}
+
+func (full) Error() string   { return "bulwark/bulkhead: full" }
+func (full) Is(t error) bool { return t == bulwark.ErrRejected }
+
+// errQueueTimeout is a rejection after waiting the maximum time in the
+// queue.
+var errQueueTimeout = &queueTimeout{}
+
+type queueTimeout struct{}
+
+func (*queueTimeout) Error() string {
+	return "bulwark/bulkhead: full (waited the maximum time in the queue)"
+}
+func (*queueTimeout) Is(t error) bool { return t == ErrFull || t == bulwark.ErrRejected }
+
+// gate is the semaphore both the fixed and the adaptive limiter use: a
+// number of permits (which the adaptive limiter moves), a count of calls
+// in flight, and a bounded FIFO queue of waiting calls.
+type gate struct {
+	limit    atomic.Int64 // permits
+	inflight atomic.Int64
+	queued   atomic.Int64 // waiters in the queue, read without the lock
+	maxQueue int
+	maxWait  time.Duration
+
+	mu      sync.Mutex
+	waiters waitQueue
+}
+
+// waiter is one queued call. ready is closed when it is granted a permit.
+type waiter struct {
+	ready   chan struct{}
+	granted bool // under gate.mu
+	prev    *waiter
+	next    *waiter
+}
+
+type waitQueue struct{ head, tail *waiter }
+
+func (q *waitQueue) push(w *waiter) {
+	w.prev = q.tail
+	if q.tail != nil {
+		q.tail.next = w
+	} else {
+		q.head = w
+	}
+	q.tail = w
+}
+
+func (q *waitQueue) remove(w *waiter) {
+	if w.prev != nil {
+		w.prev.next = w.next
+	} else {
+		q.head = w.next
+	}
+	if w.next != nil {
+		w.next.prev = w.prev
+	} else {
+		q.tail = w.prev
+	}
+	w.prev, w.next = nil, nil
+}
+
+// tryAcquire takes a permit if one is free and nobody queues for it.
+func (g *gate) tryAcquire() bool {
+	if g.queued.Load() != 0 {
+		return false
+	}
+	for {
+		n := g.inflight.Load()
+		if n >= g.limit.Load() {
+			return false
+		}
+		if g.inflight.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// takeLocked takes a permit without regard to the queue. It requires g.mu
+// held.
+func (g *gate) takeLocked() bool {
+	for {
+		n := g.inflight.Load()
+		if n >= g.limit.Load() {
+			return false
+		}
+		if g.inflight.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// acquireSlow queues for a permit. It returns nil with a permit held,
+// ErrFull (or a queue timeout) without one, or ctx.Err() if the caller gave
+// up; a permit granted as the caller gave up is returned at once.
+func (g *gate) acquireSlow(ctx context.Context) error {
+	g.mu.Lock()
+	// Count this call as queued before the last look for a free permit: a
+	// release that decrements after that look then sees it and grants.
+	g.queued.Add(1)
+	if g.takeLocked() {
+		g.queued.Add(-1)
+		g.mu.Unlock()
+		return nil
+	}
+	if int(g.queued.Load()) > g.maxQueue {
+		g.queued.Add(-1)
+		g.mu.Unlock()
+		return ErrFull
+	}
+	w := &waiter{ready: make(chan struct{})}
+	g.waiters.push(w)
+	g.mu.Unlock()
+
+	var timeout <-chan time.Time
+	if g.maxWait > 0 {
+		t := time.NewTimer(g.maxWait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var err error
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-timeout:
+		err = errQueueTimeout
+	}
+	g.mu.Lock()
+	if w.granted {
+		// Granted while giving up: pass the permit on.
+		g.mu.Unlock()
+		g.release()
+		return err
+	}
+	g.waiters.remove(w)
+	g.queued.Add(-1)
+	g.mu.Unlock()
+	return err
+}
+
+// release returns a permit: to the first waiter if one queues, else to the
+// pool.
+func (g *gate) release() {
+	g.inflight.Add(-1)
+	if g.queued.Load() != 0 {
+		g.grant()
+	}
+}
+
+// grant hands free permits to waiters, first come first served.
+func (g *gate) grant() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.waiters.head != nil && g.takeLocked() {
+		w := g.waiters.head
+		g.waiters.remove(w)
+		g.queued.Add(-1)
+		w.granted = true
+		close(w.ready)
+	}
+}
+
+// Bulkhead caps the calls in flight. See the package documentation.
+type Bulkhead struct {
+	g        gate
+	reporter *bulwark.Reporter
+	rejected counter.Striped
+}
+
+var _ bulwark.Stage = (*Bulkhead)(nil)
+
+// Option configures a Bulkhead, an Adaptive limiter or a Throttler.
+// Options that do not apply to a kind are rejected by its constructor.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	maxQueue  int
+	maxWait   time.Duration
+	queueSet  bool
+	name      string
+	mp        metric.MeterProvider
+	observers []bulwark.Observer
+
+	// adaptive
+	minLimit, maxLimit, initial int
+	sampleWindow                time.Duration
+	// throttler
+	k       float64
+	window  time.Duration
+	maxDrop float64
+}
+
+func panicf(option, format string, args ...any) {
+	panic(fmt.Sprintf("bulwark/bulkhead: "+option+": "+format, args...))
+}
+
+// WithMaxQueue lets up to n calls wait, first come first served, for a
+// permit instead of being rejected at once. Default: 0 (reject at once).
+// It panics if n < 0.
+func WithMaxQueue(n int) Option {
+	if n < 0 {
+		panicf("WithMaxQueue", "n must be >= 0, got %d", n)
+	}
+	return optionFunc(func(c *config) { c.maxQueue, c.queueSet = n, true })
+}
+
+// WithMaxWait bounds the time a call waits in the queue; past it the call
+// is rejected with an error matching ErrFull. The caller's context bounds
+// it too. Default: no bound but the caller's context. It panics if d <= 0.
+func WithMaxWait(d time.Duration) Option {
+	if d <= 0 {
+		panicf("WithMaxWait", "duration must be > 0, got %v", d)
+	}
+	return optionFunc(func(c *config) { c.maxWait = d })
+}
+
+// WithName names the policy in its events and metrics
+// (bulwark.policy.name). Default: unnamed. It panics if name is empty.
+func WithName(name string) Option {
+	if name == "" {
+		panicf("WithName", "name must not be empty")
+	}
+	return optionFunc(func(c *config) { c.name = name })
+}
+
+// WithMeterProvider records the policy's events and gauges through mp.
+// Default: the global provider (and, for events, the pipeline's if it has
+// one). It panics if mp is nil.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	if mp == nil {
+		panicf("WithMeterProvider", "provider must not be nil")
+	}
+	return optionFunc(func(c *config) { c.mp = mp })
+}
+
+// WithObserver adds an observer of the policy's events. Default: none. It
+// panics if o is nil.
+func WithObserver(o bulwark.Observer) Option {
+	if o == nil {
+		panicf("WithObserver", "observer must not be nil")
+	}
+	return optionFunc(func(c *config) { c.observers = append(c.observers, o) })
+}
+
+func (c *config) throttlerSet() bool { return c.k != 0 || c.window != 0 || c.maxDrop != 0 }
+
+func applyOptions(opts []Option) config {
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if c.maxWait > 0 && c.maxQueue == 0 {
+		panicf("WithMaxWait", "a wait needs a queue: set WithMaxQueue too")
+	}
+	return c
+}
+
+// New returns a Bulkhead that lets at most max calls run at once. Without
+// options a call that finds every permit taken is rejected at once with
+// ErrFull. It panics if max < 1.
+func New(max int, opts ...Option) *Bulkhead {
+	if max < 1 {
+		panicf("New", "max must be >= 1, got %d", max)
+	}
+	c := applyOptions(opts)
+	if c.minLimit != 0 || c.initial != 0 || c.sampleWindow != 0 || c.throttlerSet() {
+		panicf("New", "adaptive and throttler options apply to NewAdaptive and NewThrottler only")
+	}
+	b := &Bulkhead{reporter: bulwark.NewReporter("bulkhead", c.name, c.mp, c.observers...)}
+	b.g.limit.Store(int64(max))
+	b.g.maxQueue, b.g.maxWait = c.maxQueue, c.maxWait
+	observeGauges(b.reporter, &b.g, nil)
+	return b
+}
+
+// Execute runs fn once a permit is held, and returns the permit when fn
+// returns or panics. Without a permit it returns an error matching ErrFull,
+// or ctx.Err() if the caller gave up while queued, without running fn.
+func (b *Bulkhead) Execute(ctx context.Context, fn func(context.Context) error) error {
+	if ctx == nil {
+		return bulwark.ErrNilContext
+	}
+	if fn == nil {
+		return bulwark.ErrNilFunc
+	}
+	if !b.g.tryAcquire() {
+		if err := b.wait(ctx, bulwark.Next{}); err != nil {
+			return err
+		}
+	}
+	defer b.g.release()
+	return fn(ctx)
+}
+
+// ExecuteStage implements bulwark.Stage.
+func (b *Bulkhead) ExecuteStage(ctx context.Context, next bulwark.Next) error {
+	if !b.g.tryAcquire() {
+		if err := b.wait(ctx, next); err != nil {
+			return err
+		}
+	}
+	defer b.g.release()
+	return next.Run(ctx)
+}
+
+func (b *Bulkhead) wait(ctx context.Context, next bulwark.Next) error {
+	err := b.g.acquireSlow(ctx)
+	if err != nil && errors.Is(err, ErrFull) {
+		b.rejected.Add(1)
+		if b.reporter.Listening(ctx, next) {
+			b.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Err: err})
+		}
+	}
+	return err
+}
+
+// Snapshot is what a bulkhead knows at one moment.
+type Snapshot struct {
+	Limit, InFlight, Queued int
+	Rejected                int64 // since creation
+}
+
+// Snapshot returns the bulkhead's limit, use and rejections.
+func (b *Bulkhead) Snapshot() Snapshot {
+	return Snapshot{Limit: int(b.g.limit.Load()), InFlight: int(b.g.inflight.Load()),
+		Queued: int(b.g.queued.Load()), Rejected: b.rejected.Load()}
+}
+
+// Metric names of the gauges.
+const (
+	MetricInFlight = "bulwark.bulkhead.inflight"
+	MetricQueued   = "bulwark.bulkhead.queued"
+	MetricLimit    = "bulwark.limit"
+)
+
+// observeGauges registers the in-flight and queued gauges, and the limit
+// gauge when limit is not nil.
+func observeGauges(r *bulwark.Reporter, g *gate, limit func() int64) {
+	m := r.Meter()
+	inflight, err1 := m.Int64ObservableGauge(MetricInFlight, metric.WithDescription("Calls running through a bulwark bulkhead."), metric.WithUnit("{call}"))
+	queued, err2 := m.Int64ObservableGauge(MetricQueued, metric.WithDescription("Calls waiting in a bulwark bulkhead's queue."), metric.WithUnit("{call}"))
+	if err1 != nil || err2 != nil {
+		return
+	}
+	obs := []metric.Observable{inflight, queued}
+	var lim metric.Int64ObservableGauge
+	if limit != nil {
+		var err error
+		if lim, err = m.Int64ObservableGauge(MetricLimit, metric.WithDescription("Current limit of a bulwark adaptive policy."), metric.WithUnit("{call}")); err != nil {
+			return
+		}
+		obs = append(obs, lim)
+	}
+	attrs := metric.WithAttributes(r.Attributes()...)
+	_, _ = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(inflight, g.inflight.Load(), attrs)
+		o.ObserveInt64(queued, g.queued.Load(), attrs)
+		if limit != nil {
+			o.ObserveInt64(lim, limit(), attrs)
+		}
+		return nil
+	}, obs...)
+}
