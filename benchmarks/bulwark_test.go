@@ -6,6 +6,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/bulkhead"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/hedge"
 	"github.com/bulwark-go/bulwark/ratelimit"
@@ -50,3 +51,5 @@ func bulwarkHedge(delay time.Duration) runner { return hedge.New(hedge.WithDelay
 // The rate limiters are set high enough that every call is allowed.
 
 func bulwarkRateLimit() runner { return ratelimit.New(1e12, 1<<30).Execute }
+
+func bulwarkBulkhead() runner { return bulkhead.New(1 << 20).Execute }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/failsafe-go/failsafe-go"
+	fsbulkhead "github.com/failsafe-go/failsafe-go/bulkhead"
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/failsafe-go/failsafe-go/fallback"
 	"github.com/failsafe-go/failsafe-go/hedgepolicy"
@@ -88,4 +89,19 @@ func failsafeBurstyPermit() runner {
 
 func failsafeBursty() runner {
 	return failsafeRun(failsafe.With[any](ratelimiter.NewBursty[any](1<<30, time.Second)))
+}
+
+func failsafeBulkhead() runner {
+	return failsafeRun(failsafe.With[any](fsbulkhead.New[any](1 << 20)))
+}
+
+func failsafeBulkheadPermit() runner {
+	bh := fsbulkhead.New[any](1 << 20)
+	return func(ctx context.Context, fn func(context.Context) error) error {
+		if !bh.TryAcquirePermit() {
+			return fsbulkhead.ErrFull
+		}
+		defer bh.ReleasePermit()
+		return fn(ctx)
+	}
 }

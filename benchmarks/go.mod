@@ -1,6 +1,6 @@
 module github.com/bulwark-go/bulwark/benchmarks
 
-go 1.25.0
+go 1.26.0
 
 replace github.com/bulwark-go/bulwark => ../
 
@@ -13,6 +13,7 @@ require (
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 	go.uber.org/ratelimit v0.3.1
+	golang.org/x/sync v0.24.0
 	golang.org/x/time v0.15.0
 )
 

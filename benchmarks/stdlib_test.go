@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 )
 
@@ -34,3 +35,30 @@ func xrateAllow() runner {
 }
 
 var errLimited = errors.New("limited")
+
+// chanSemaphore is the buffered-channel semaphore many services write by
+// hand.
+func chanSemaphore() runner {
+	sem := make(chan struct{}, 1<<20)
+	return func(ctx context.Context, fn func(context.Context) error) error {
+		select {
+		case sem <- struct{}{}:
+		default:
+			return errLimited
+		}
+		defer func() { <-sem }()
+		return fn(ctx)
+	}
+}
+
+// xsyncSemaphore is golang.org/x/sync/semaphore, trying without waiting.
+func xsyncSemaphore() runner {
+	sem := semaphore.NewWeighted(1 << 20)
+	return func(ctx context.Context, fn func(context.Context) error) error {
+		if !sem.TryAcquire(1) {
+			return errLimited
+		}
+		defer sem.Release(1)
+		return fn(ctx)
+	}
+}
