@@ -210,7 +210,7 @@ func (h *Hedge) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 		c.mu.Lock()
 		c.primaryDone = true
 		c.errs = append(c.errs, err)
-		c.launchLocked(ctx)
+		c.reportRefusedLocked(c.launchLocked())
 		c.settleLocked()
 		c.mu.Unlock()
 		return c.wait()
@@ -278,21 +278,23 @@ func (c *call) terminal(err error) bool {
 // onTimer launches the next hedge when the delay passes without an answer.
 func (c *call) onTimer() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if !c.decided {
-		c.launchLocked(c.ctx)
+		c.reportRefusedLocked(c.launchLocked())
+		c.settleLocked()
 	}
+	c.mu.Unlock()
 }
 
 // launchLocked starts the next hedge if any remain and the budget allows,
-// and arms the timer for the one after it. It requires c.mu held.
-func (c *call) launchLocked(ctx context.Context) {
+// and arms the timer for the one after it. It returns the number of the
+// attempt the budget refused, 0 if none; the caller reports it once the
+// lock is released. It requires c.mu held.
+func (c *call) launchLocked() (refused int) {
 	if len(c.attempts) >= c.h.maxHedges {
-		return
+		return 0
 	}
 	if c.h.budget != nil && !c.h.budget.TryRetry() {
-		c.h.reporter.Report(ctx, c.next, &bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: len(c.attempts) + 2})
-		return
+		return len(c.attempts) + 2
 	}
 	a := &attemptCtx{parent: c.ctx}
 	c.attempts = append(c.attempts, a)
@@ -304,6 +306,22 @@ func (c *call) launchLocked(ctx context.Context) {
 	if len(c.attempts) < c.h.maxHedges {
 		c.timer = time.AfterFunc(c.delay, c.onTimer)
 	}
+	return 0
+}
+
+// reportRefusedLocked reports the hedge the budget refused, if any,
+// without holding c.mu while the observers run. Meanwhile the report counts
+// as a running attempt, so the call cannot return before it is done. It
+// requires c.mu held and returns with it held.
+func (c *call) reportRefusedLocked(attempt int) {
+	if attempt == 0 {
+		return
+	}
+	c.running++
+	c.mu.Unlock()
+	c.h.reporter.Report(c.ctx, c.next, &bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: attempt})
+	c.mu.Lock()
+	c.running--
 }
 
 func (c *call) runHedge(a *attemptCtx, n int) {
@@ -319,7 +337,6 @@ func (c *call) finish(a *attemptCtx, err error) {
 		b.RecordAttempt(err == nil)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if a != &c.primary {
 		c.running--
 	} else {
@@ -333,10 +350,11 @@ func (c *call) finish(a *attemptCtx, err error) {
 			if c.timer != nil {
 				c.timer.Stop()
 			}
-			c.launchLocked(c.ctx) // a failure launches the next hedge at once
+			c.reportRefusedLocked(c.launchLocked()) // a failure launches the next hedge at once
 		}
 	}
 	c.settleLocked()
+	c.mu.Unlock()
 }
 
 // settleLocked decides a call whose attempts all failed once nothing runs

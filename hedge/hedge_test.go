@@ -234,3 +234,18 @@ func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 	}
 	assert.Equal(t, 100*time.Millisecond, hedge.New(nil).Delay(), "nil options are ignored; 100ms by default")
 }
+
+func TestBudgetRefusalAfterAFailureEndsTheCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ev otest.Events
+		budget := retry.NewTokenBudget(2, 1)
+		budget.RecordAttempt(false)
+		a := &attempts{took: []time.Duration{time.Millisecond}, errs: []error{errDep}}
+		h := hedge.New(hedge.WithDelay(time.Second), hedge.WithBudget(budget), hedge.WithObserver(ev.Observe))
+		err := h.Execute(context.Background(), a.call)
+		assert.ErrorIs(t, err, errDep)
+		assert.Equal(t, int32(1), a.n.Load())
+		require.Len(t, ev.List(), 1, "the refusal is reported before Execute returns")
+		assert.Equal(t, bulwark.EventBudgetExceeded, ev.List()[0].Type)
+	})
+}
