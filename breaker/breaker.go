@@ -130,7 +130,7 @@ func New(opts ...Option) *Breaker {
 	b := &Breaker{
 		cfg:      c,
 		clock:    c.clock,
-		reporter: bulwark.NewReporter("breaker", c.name, c.mp, c.observers...),
+		reporter: c.tel.Reporter("breaker"),
 		timed:    c.slowThreshold > 0,
 		timeWin:  c.timeSpan > 0,
 	}

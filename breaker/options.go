@@ -7,6 +7,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/clock"
+	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -40,10 +41,8 @@ type config struct {
 	failureIf func(error) bool
 	ignoreIf  func(error) bool
 
-	name      string
-	mp        metric.MeterProvider
-	observers []bulwark.Observer
-	clock     clock.Clock
+	tel   policyopt.Telemetry
+	clock clock.Clock
 }
 
 const (
@@ -236,30 +235,24 @@ func WithIgnoreIf(pred func(err error) bool) Option {
 // WithName names the breaker in its events and metrics
 // (bulwark.policy.name). Default: unnamed. It panics if name is empty.
 func WithName(name string) Option {
-	if name == "" {
-		panicf("WithName", "name must not be empty")
-	}
-	return optionFunc(func(c *config) { c.name = name })
+	name = policyopt.Name("breaker", name)
+	return optionFunc(func(c *config) { c.tel.Name = name })
 }
 
 // WithMeterProvider records the breaker's events, call counts and state
 // through mp. Default: the global provider (and, for events, the
 // pipeline's provider if it has one). It panics if mp is nil.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	if mp == nil {
-		panicf("WithMeterProvider", "provider must not be nil")
-	}
-	return optionFunc(func(c *config) { c.mp = mp })
+	mp = policyopt.MeterProvider("breaker", mp)
+	return optionFunc(func(c *config) { c.tel.MeterProvider = mp })
 }
 
 // WithObserver adds an observer of the breaker's events: state changes and
 // rejections. It is never called with the breaker's lock held, so it may
 // read State or Snapshot. Default: none. It panics if o is nil.
 func WithObserver(o bulwark.Observer) Option {
-	if o == nil {
-		panicf("WithObserver", "observer must not be nil")
-	}
-	return optionFunc(func(c *config) { c.observers = append(c.observers, o) })
+	o = policyopt.Observer("breaker", o)
+	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
 }
 
 // withClock replaces the clock, for tests that step time by hand.

@@ -244,7 +244,7 @@ func NewAdaptive(alg Algorithm, opts ...Option) *Adaptive {
 	}
 	a := &Adaptive{
 		alg: alg, min: float64(c.minLimit), max: float64(c.maxLimit), limit: float64(c.initial), window: c.sampleWindow,
-		reporter: bulwark.NewReporter("adaptive", c.name, c.mp, c.observers...),
+		reporter: c.tel.Reporter("adaptive"),
 	}
 	a.g.limit.Store(int64(c.initial))
 	a.g.maxQueue, a.g.maxWait = c.maxQueue, c.maxWait

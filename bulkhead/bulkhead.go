@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/counter"
+	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -201,12 +202,10 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	maxQueue  int
-	maxWait   time.Duration
-	queueSet  bool
-	name      string
-	mp        metric.MeterProvider
-	observers []bulwark.Observer
+	maxQueue int
+	maxWait  time.Duration
+	queueSet bool
+	tel      policyopt.Telemetry
 
 	// adaptive
 	minLimit, maxLimit, initial int
@@ -244,29 +243,23 @@ func WithMaxWait(d time.Duration) Option {
 // WithName names the policy in its events and metrics
 // (bulwark.policy.name). Default: unnamed. It panics if name is empty.
 func WithName(name string) Option {
-	if name == "" {
-		panicf("WithName", "name must not be empty")
-	}
-	return optionFunc(func(c *config) { c.name = name })
+	name = policyopt.Name("bulkhead", name)
+	return optionFunc(func(c *config) { c.tel.Name = name })
 }
 
 // WithMeterProvider records the policy's events and gauges through mp.
 // Default: the global provider (and, for events, the pipeline's if it has
 // one). It panics if mp is nil.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	if mp == nil {
-		panicf("WithMeterProvider", "provider must not be nil")
-	}
-	return optionFunc(func(c *config) { c.mp = mp })
+	mp = policyopt.MeterProvider("bulkhead", mp)
+	return optionFunc(func(c *config) { c.tel.MeterProvider = mp })
 }
 
 // WithObserver adds an observer of the policy's events. Default: none. It
 // panics if o is nil.
 func WithObserver(o bulwark.Observer) Option {
-	if o == nil {
-		panicf("WithObserver", "observer must not be nil")
-	}
-	return optionFunc(func(c *config) { c.observers = append(c.observers, o) })
+	o = policyopt.Observer("bulkhead", o)
+	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
 }
 
 func (c *config) throttlerSet() bool { return c.k != 0 || c.window != 0 || c.maxDrop != 0 }
@@ -295,7 +288,7 @@ func New(max int, opts ...Option) *Bulkhead {
 	if c.minLimit != 0 || c.initial != 0 || c.sampleWindow != 0 || c.throttlerSet() {
 		panicf("New", "adaptive and throttler options apply to NewAdaptive and NewThrottler only")
 	}
-	b := &Bulkhead{reporter: bulwark.NewReporter("bulkhead", c.name, c.mp, c.observers...)}
+	b := &Bulkhead{reporter: c.tel.Reporter("bulkhead")}
 	b.g.limit.Store(int64(max))
 	b.g.maxQueue, b.g.maxWait = c.maxQueue, c.maxWait
 	observeGauges(b.reporter, &b.g, nil)

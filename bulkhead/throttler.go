@@ -97,7 +97,7 @@ func NewThrottler(opts ...Option) *Throttler {
 	}
 	t := &Throttler{
 		k: c.k, maxDrop: c.maxDrop, width: c.window / throttleBuckets, random: rand.Float64,
-		reporter: bulwark.NewReporter("throttler", c.name, c.mp, c.observers...),
+		reporter: c.tel.Reporter("throttler"),
 		buckets:  make([]throttleBucket, throttleBuckets),
 	}
 	for i := range t.buckets {

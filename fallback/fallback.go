@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -41,11 +42,9 @@ func (e *PanicError) Unwrap() error {
 type Option interface{ apply(*config) }
 
 type config struct {
-	handles   func(error) bool
-	recover   bool
-	name      string
-	mp        metric.MeterProvider
-	observers []bulwark.Observer
+	handles func(error) bool
+	recover bool
+	tel     policyopt.Telemetry
 }
 
 type optionFunc func(*config)
@@ -74,29 +73,23 @@ func WithRecover() Option {
 // WithName names the policy in its events (bulwark.policy.name).
 // Default: unnamed. It panics if name is empty.
 func WithName(name string) Option {
-	if name == "" {
-		panic("bulwark/fallback: WithName: name must not be empty")
-	}
-	return optionFunc(func(c *config) { c.name = name })
+	name = policyopt.Name("fallback", name)
+	return optionFunc(func(c *config) { c.tel.Name = name })
 }
 
 // WithMeterProvider records the policy's events through mp.
 // Default: the pipeline's provider if it has one, else the global one.
 // It panics if mp is nil.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	if mp == nil {
-		panic("bulwark/fallback: WithMeterProvider: provider must not be nil")
-	}
-	return optionFunc(func(c *config) { c.mp = mp })
+	mp = policyopt.MeterProvider("fallback", mp)
+	return optionFunc(func(c *config) { c.tel.MeterProvider = mp })
 }
 
 // WithObserver adds an observer of the policy's events. Default: none.
 // It panics if o is nil.
 func WithObserver(o bulwark.Observer) Option {
-	if o == nil {
-		panic("bulwark/fallback: WithObserver: observer must not be nil")
-	}
-	return optionFunc(func(c *config) { c.observers = append(c.observers, o) })
+	o = policyopt.Observer("fallback", o)
+	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
 }
 
 // New returns a Fallback that calls fn with the error of a failed call and
@@ -117,7 +110,7 @@ func New(fn func(ctx context.Context, err error) error, opts ...Option) *Fallbac
 		fn:       fn,
 		handles:  c.handles,
 		recover:  c.recover,
-		reporter: bulwark.NewReporter("fallback", c.name, c.mp, c.observers...),
+		reporter: c.tel.Reporter("fallback"),
 	}
 }
 

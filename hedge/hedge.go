@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -48,9 +49,7 @@ type config struct {
 	window    int
 	floor     time.Duration
 	budget    Budget
-	name      string
-	mp        metric.MeterProvider
-	observers []bulwark.Observer
+	tel       policyopt.Telemetry
 }
 
 func panicf(option, format string, args ...any) {
@@ -106,29 +105,23 @@ func WithBudget(b Budget) Option {
 // WithName names the policy in its events (bulwark.policy.name).
 // Default: unnamed. It panics if name is empty.
 func WithName(name string) Option {
-	if name == "" {
-		panicf("WithName", "name must not be empty")
-	}
-	return optionFunc(func(c *config) { c.name = name })
+	name = policyopt.Name("hedge", name)
+	return optionFunc(func(c *config) { c.tel.Name = name })
 }
 
 // WithMeterProvider records the policy's events through mp. Default: the
 // pipeline's provider if it has one, else the global one. It panics if mp
 // is nil.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	if mp == nil {
-		panicf("WithMeterProvider", "provider must not be nil")
-	}
-	return optionFunc(func(c *config) { c.mp = mp })
+	mp = policyopt.MeterProvider("hedge", mp)
+	return optionFunc(func(c *config) { c.tel.MeterProvider = mp })
 }
 
 // WithObserver adds an observer of the policy's events. Default: none. It
 // panics if o is nil.
 func WithObserver(o bulwark.Observer) Option {
-	if o == nil {
-		panicf("WithObserver", "observer must not be nil")
-	}
-	return optionFunc(func(c *config) { c.observers = append(c.observers, o) })
+	o = policyopt.Observer("hedge", o)
+	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
 }
 
 // New returns a Hedge configured by opts. With no options it launches one
@@ -145,7 +138,7 @@ func New(opts ...Option) *Hedge {
 		delay:     c.delay,
 		maxHedges: c.maxHedges,
 		budget:    c.budget,
-		reporter:  bulwark.NewReporter("hedge", c.name, c.mp, c.observers...),
+		reporter:  c.tel.Reporter("hedge"),
 	}
 	if c.quantile > 0 {
 		h.latency = newLatency(c.quantile, c.window, c.floor)

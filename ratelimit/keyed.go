@@ -77,7 +77,7 @@ func NewKeyed(limit rate.Limit, burst int, key func(ctx context.Context) string,
 	k := &Keyed{
 		limit: limit, burst: burst, key: key, maxWait: c.maxWait, idle: c.idle,
 		seed: maphash.MakeSeed(), shards: make([]keyShard, n),
-		reporter: bulwark.NewReporter("ratelimit", c.name, c.mp, c.observers...),
+		reporter: c.tel.Reporter("ratelimit"),
 	}
 	for i := range k.shards {
 		k.shards[i].keys = make(map[string]*keyEntry)

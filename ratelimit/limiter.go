@@ -62,7 +62,7 @@ func New(limit rate.Limit, burst int, opts ...Option) *Limiter {
 	l := &Limiter{
 		lim:      rate.NewLimiter(limit, burst),
 		maxWait:  c.maxWait,
-		reporter: bulwark.NewReporter("ratelimit", c.name, c.mp, c.observers...),
+		reporter: c.tel.Reporter("ratelimit"),
 	}
 	return l
 }

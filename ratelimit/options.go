@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -17,12 +18,10 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	maxWait   time.Duration
-	maxKeys   int
-	idle      time.Duration
-	name      string
-	mp        metric.MeterProvider
-	observers []bulwark.Observer
+	maxWait time.Duration
+	maxKeys int
+	idle    time.Duration
+	tel     policyopt.Telemetry
 }
 
 func panicf(option, format string, args ...any) {
@@ -64,29 +63,23 @@ func WithIdleExpiry(d time.Duration) Option {
 // WithName names the limiter in its events (bulwark.policy.name).
 // Default: unnamed. It panics if name is empty.
 func WithName(name string) Option {
-	if name == "" {
-		panicf("WithName", "name must not be empty")
-	}
-	return optionFunc(func(c *config) { c.name = name })
+	name = policyopt.Name("ratelimit", name)
+	return optionFunc(func(c *config) { c.tel.Name = name })
 }
 
 // WithMeterProvider records the limiter's events and call counts through
 // mp. Default: the global provider (and, for events, the pipeline's if it
 // has one). It panics if mp is nil.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	if mp == nil {
-		panicf("WithMeterProvider", "provider must not be nil")
-	}
-	return optionFunc(func(c *config) { c.mp = mp })
+	mp = policyopt.MeterProvider("ratelimit", mp)
+	return optionFunc(func(c *config) { c.tel.MeterProvider = mp })
 }
 
 // WithObserver adds an observer of the limiter's events. Default: none. It
 // panics if o is nil.
 func WithObserver(o bulwark.Observer) Option {
-	if o == nil {
-		panicf("WithObserver", "observer must not be nil")
-	}
-	return optionFunc(func(c *config) { c.observers = append(c.observers, o) })
+	o = policyopt.Observer("ratelimit", o)
+	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
 }
 
 func newConfig(kind string, opts []Option) config {

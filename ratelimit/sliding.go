@@ -50,7 +50,7 @@ func NewSlidingWindow(n int, window time.Duration, opts ...Option) *SlidingWindo
 		panicf("NewSlidingWindow", "WithMaxWait applies to token buckets only")
 	}
 	s := &SlidingWindow{n: n, window: window, epoch: time.Now(),
-		reporter: bulwark.NewReporter("ratelimit", c.name, c.mp, c.observers...)}
+		reporter: c.tel.Reporter("ratelimit")}
 	return s
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -78,9 +79,7 @@ type config struct {
 	budget      Budget
 	random      func() float64
 	jitterSet   bool
-	name        string
-	mp          metric.MeterProvider
-	observers   []bulwark.Observer
+	tel         policyopt.Telemetry
 }
 
 func panicf(option, format string, args ...any) {
@@ -209,29 +208,23 @@ func WithBudget(b Budget) Option {
 // WithName names the policy in its events (bulwark.policy.name).
 // Default: unnamed. It panics if name is empty.
 func WithName(name string) Option {
-	if name == "" {
-		panicf("WithName", "name must not be empty")
-	}
-	return optionFunc(func(c *config) { c.name = name })
+	name = policyopt.Name("retry", name)
+	return optionFunc(func(c *config) { c.tel.Name = name })
 }
 
 // WithMeterProvider records the policy's events through mp. Default: the
 // pipeline's provider if it has one, else the global one. It panics if mp
 // is nil.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	if mp == nil {
-		panicf("WithMeterProvider", "provider must not be nil")
-	}
-	return optionFunc(func(c *config) { c.mp = mp })
+	mp = policyopt.MeterProvider("retry", mp)
+	return optionFunc(func(c *config) { c.tel.MeterProvider = mp })
 }
 
 // WithObserver adds an observer of the policy's events. Default: none. It
 // panics if o is nil.
 func WithObserver(o bulwark.Observer) Option {
-	if o == nil {
-		panicf("WithObserver", "observer must not be nil")
-	}
-	return optionFunc(func(c *config) { c.observers = append(c.observers, o) })
+	o = policyopt.Observer("retry", o)
+	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
 }
 
 // Default backoff: exponential from 100ms, doubling, up to 10s, with full
@@ -269,7 +262,7 @@ func New(opts ...Option) *Retry {
 		retryIf:     c.retryIf,
 		budget:      c.budget,
 		random:      c.random,
-		reporter:    bulwark.NewReporter("retry", c.name, c.mp, c.observers...),
+		reporter:    c.tel.Reporter("retry"),
 	}
 }
 

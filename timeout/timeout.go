@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -48,11 +49,9 @@ var _ bulwark.Stage = (*Timeout)(nil)
 type Option interface{ apply(*config) }
 
 type config struct {
-	dynamic   func(context.Context) time.Duration
-	abandon   bool
-	name      string
-	mp        metric.MeterProvider
-	observers []bulwark.Observer
+	dynamic func(context.Context) time.Duration
+	abandon bool
+	tel     policyopt.Telemetry
 }
 
 type optionFunc func(*config)
@@ -84,29 +83,23 @@ func WithAbandon() Option {
 // WithName names the policy in its events (bulwark.policy.name).
 // Default: unnamed. It panics if name is empty.
 func WithName(name string) Option {
-	if name == "" {
-		panic("bulwark/timeout: WithName: name must not be empty")
-	}
-	return optionFunc(func(c *config) { c.name = name })
+	name = policyopt.Name("timeout", name)
+	return optionFunc(func(c *config) { c.tel.Name = name })
 }
 
 // WithMeterProvider records the policy's events through mp.
 // Default: the pipeline's provider if it has one, else the global one.
 // It panics if mp is nil.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	if mp == nil {
-		panic("bulwark/timeout: WithMeterProvider: provider must not be nil")
-	}
-	return optionFunc(func(c *config) { c.mp = mp })
+	mp = policyopt.MeterProvider("timeout", mp)
+	return optionFunc(func(c *config) { c.tel.MeterProvider = mp })
 }
 
 // WithObserver adds an observer of the policy's events. Default: none.
 // It panics if o is nil.
 func WithObserver(o bulwark.Observer) Option {
-	if o == nil {
-		panic("bulwark/timeout: WithObserver: observer must not be nil")
-	}
-	return optionFunc(func(c *config) { c.observers = append(c.observers, o) })
+	o = policyopt.Observer("timeout", o)
+	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
 }
 
 // New returns a Timeout that gives each call d to finish. It panics if d is
@@ -126,7 +119,7 @@ func New(d time.Duration, opts ...Option) *Timeout {
 		d:        d,
 		dynamic:  c.dynamic,
 		abandon:  c.abandon,
-		reporter: bulwark.NewReporter("timeout", c.name, c.mp, c.observers...),
+		reporter: c.tel.Reporter("timeout"),
 	}
 }
 
