@@ -1,6 +1,7 @@
 package counter_test
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 
@@ -52,4 +53,34 @@ func BenchmarkStripedParallel(b *testing.B) {
 			c.Add(1)
 		}
 	})
+}
+
+func TestStripedSlotsAreSeparate(t *testing.T) {
+	var c counter.Striped
+	for slot := range counter.Slots {
+		c.AddAt(slot, int64(slot+1)*10)
+	}
+	c.Add(1)
+	assert.Equal(t, int64(11), c.Load())
+	for slot := 1; slot < counter.Slots; slot++ {
+		assert.Equal(t, int64(slot+1)*10, c.LoadAt(slot))
+	}
+}
+
+func TestStripedSizedByGOMAXPROCS(t *testing.T) {
+	for _, tc := range []struct{ procs, bytes int }{{1, 128}, {2, 256}, {3, 512}, {8, 1024}, {100, 64 * 128}} {
+		prev := runtime.GOMAXPROCS(tc.procs)
+		var c counter.Striped
+		assert.Zero(t, c.Bytes(), "nothing is allocated before the first add")
+		c.Add(1)
+		runtime.GOMAXPROCS(prev)
+		assert.Equal(t, tc.bytes, c.Bytes(), "GOMAXPROCS %d", tc.procs)
+		assert.Equal(t, int64(1), c.Load())
+	}
+}
+
+func TestStripedAddAllocatesOnce(t *testing.T) {
+	var c counter.Striped
+	c.Add(1)
+	assert.Zero(t, testing.AllocsPerRun(100, func() { c.AddAt(2, 1) }))
 }

@@ -1,0 +1,75 @@
+// Package outcome holds the one rule by which every bulwark policy that
+// learns from outcomes (the breaker, the adaptive bulkhead, the throttler,
+// the hedge's latency tracker) turns a call's error into success, failure
+// or ignored, and the checks of the WithFailureIf and WithIgnoreIf options
+// they all take. The rule is the table of the root package's doc.
+package outcome
+
+import (
+	"context"
+	"errors"
+
+	"github.com/bulwark-go/bulwark"
+)
+
+// Rules are a policy's WithFailureIf and WithIgnoreIf predicates; the zero
+// value is the default rule.
+type Rules struct {
+	FailureIf func(error) bool
+	IgnoreIf  func(error) bool
+}
+
+// Classify returns the outcome of a call that returned err under ctx, as
+// the root package's table says, in this order:
+//
+//   - nil is a success;
+//   - the caller's own cancellation or deadline is ignored;
+//   - a local rejection by a bulwark policy (bulwark.ErrRejected) is
+//     ignored: the dependency was never asked;
+//   - an error IgnoreIf accepts is ignored;
+//   - with FailureIf set, an error it accepts is a failure and any other a
+//     success;
+//   - without it, an error marked bulwark.Permanent is a success (the
+//     dependency answered, definitively: a 404, an invalid argument), and
+//     every other error is a failure.
+//
+// It returns only OutcomeSuccess, OutcomeFailure or OutcomeIgnored.
+func (r *Rules) Classify(ctx context.Context, err error) bulwark.Outcome {
+	switch {
+	case err == nil:
+		return bulwark.OutcomeSuccess
+	case bulwark.CallerCanceled(ctx, err):
+		return bulwark.OutcomeIgnored
+	case errors.Is(err, bulwark.ErrRejected):
+		return bulwark.OutcomeIgnored
+	case r.IgnoreIf != nil && r.IgnoreIf(err):
+		return bulwark.OutcomeIgnored
+	case r.FailureIf != nil:
+		if r.FailureIf(err) {
+			return bulwark.OutcomeFailure
+		}
+		return bulwark.OutcomeSuccess
+	case bulwark.IsPermanent(err):
+		return bulwark.OutcomeSuccess
+	default:
+		return bulwark.OutcomeFailure
+	}
+}
+
+// FailureIf checks a WithFailureIf value of package pkg ("breaker"): it
+// panics if f is nil.
+func FailureIf(pkg string, f func(error) bool) func(error) bool {
+	if f == nil {
+		panic("bulwark/" + pkg + ": WithFailureIf: predicate must not be nil")
+	}
+	return f
+}
+
+// IgnoreIf checks a WithIgnoreIf value of package pkg: it panics if f is
+// nil.
+func IgnoreIf(pkg string, f func(error) bool) func(error) bool {
+	if f == nil {
+		panic("bulwark/" + pkg + ": WithIgnoreIf: predicate must not be nil")
+	}
+	return f
+}

@@ -1,0 +1,59 @@
+package outcome_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/outcome"
+	"github.com/stretchr/testify/assert"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type rejection struct{}
+
+func (rejection) Error() string   { return "full" }
+func (rejection) Is(t error) bool { return t == bulwark.ErrRejected }
+
+func TestClassify(t *testing.T) {
+	boom := errors.New("boom")
+	special := errors.New("special")
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	live := context.Background()
+	isSpecial := func(err error) bool { return errors.Is(err, special) }
+	for _, tc := range []struct {
+		name  string
+		ctx   context.Context
+		rules outcome.Rules
+		err   error
+		want  bulwark.Outcome
+	}{
+		{"nil", live, outcome.Rules{}, nil, bulwark.OutcomeSuccess},
+		{"error", live, outcome.Rules{}, boom, bulwark.OutcomeFailure},
+		{"permanent", live, outcome.Rules{}, bulwark.Permanent(boom), bulwark.OutcomeSuccess},
+		{"caller cancel", canceled, outcome.Rules{}, fmt.Errorf("get: %w", context.Canceled), bulwark.OutcomeIgnored},
+		{"canceled error on a live ctx", live, outcome.Rules{}, context.Canceled, bulwark.OutcomeFailure},
+		{"inner rejection", live, outcome.Rules{}, rejection{}, bulwark.OutcomeIgnored},
+		{"inner rejection with hint", live, outcome.Rules{}, bulwark.WithRetryAfter(rejection{}, 5), bulwark.OutcomeIgnored},
+		{"rejection beats FailureIf", live, outcome.Rules{FailureIf: func(error) bool { return true }}, rejection{}, bulwark.OutcomeIgnored},
+		{"ignoreIf", live, outcome.Rules{IgnoreIf: isSpecial}, special, bulwark.OutcomeIgnored},
+		{"ignoreIf beats failureIf", live, outcome.Rules{IgnoreIf: isSpecial, FailureIf: isSpecial}, special, bulwark.OutcomeIgnored},
+		{"failureIf accepts", live, outcome.Rules{FailureIf: isSpecial}, special, bulwark.OutcomeFailure},
+		{"failureIf declines", live, outcome.Rules{FailureIf: isSpecial}, boom, bulwark.OutcomeSuccess},
+		{"failureIf sees permanent", live, outcome.Rules{FailureIf: isSpecial}, bulwark.Permanent(special), bulwark.OutcomeFailure},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.rules.Classify(tc.ctx, tc.err))
+		})
+	}
+}
+
+func TestNilPredicatesAreRejected(t *testing.T) {
+	assert.PanicsWithValue(t, "bulwark/breaker: WithFailureIf: predicate must not be nil", func() { outcome.FailureIf("breaker", nil) })
+	assert.PanicsWithValue(t, "bulwark/hedge: WithIgnoreIf: predicate must not be nil", func() { outcome.IgnoreIf("hedge", nil) })
+}
