@@ -7,10 +7,13 @@ import (
 	"time"
 )
 
-// ErrRejected is matched, through errors.Is, by every rejection of every
-// bulwark policy: breaker.ErrOpen, bulkhead.ErrFull, ratelimit.ErrLimited,
-// timeout.ErrTimeout and the others. Middleware maps rejections with it
-// without knowing each package.
+// ErrRejected is matched, through errors.Is, by every local rejection of
+// every bulwark policy: breaker.ErrOpen, bulkhead.ErrFull,
+// ratelimit.ErrLimited, bulkhead.ErrThrottled and the others. Middleware
+// maps rejections with it without knowing each package. A rejected call
+// never reached the dependency, so it is no outcome of the dependency (see
+// the outcome table in the package doc). timeout.ErrTimeout does not match
+// it: the dependency was asked and was slow.
 var ErrRejected = errors.New("bulwark: rejected")
 
 // retryAfterer is implemented by errors that know when the call may be tried

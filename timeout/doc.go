@@ -6,8 +6,8 @@
 //
 // The protected function runs with a context whose deadline is the
 // timeout's (or the caller's, if that comes first). Execute returns
-// [ErrTimeout], which also matches context.DeadlineExceeded and
-// bulwark.ErrRejected, only when the Timeout's own deadline fired: when the
+// [ErrTimeout], which also matches context.DeadlineExceeded, only when the
+// Timeout's own deadline fired: when the
 // caller's deadline or cancellation came first, the function's error (the
 // caller's ctx.Err()) comes back unchanged and no timeout event is
 // reported. When the caller's deadline is earlier than the timeout's, the
@@ -20,7 +20,11 @@
 // the deadline, and a success that arrives late is still a success (its
 // result is valid; the deadline only asked it to stop). A function that
 // returns an error after the deadline gets ErrTimeout wrapped around that
-// error, so errors.Is finds both. [WithAbandon] instead returns at the
+// error (even one that wraps the deadline, such as net/http's *url.Error), so
+// errors.Is and errors.As find both. ErrTimeout is not a rejection (it does
+// not match bulwark.ErrRejected): the dependency was asked and was slow, so
+// a breaker, an adaptive limit or a throttler around the Timeout counts it
+// as a failure, and retry retries it. [WithAbandon] instead returns at the
 // deadline whatever the function does, leaving it to finish on its own
 // goroutine; that costs a goroutine per call and is documented there.
 //

@@ -21,10 +21,11 @@ func Example() {
 		}
 	})
 	fmt.Println(err)
+	// A timeout is the dependency being slow, not a local rejection.
 	fmt.Println(errors.Is(err, context.DeadlineExceeded), errors.Is(err, bulwark.ErrRejected))
 	// Output:
 	// bulwark/timeout: timed out
-	// true true
+	// true false
 }
 
 func ExampleWithDurationFunc() {

@@ -13,21 +13,25 @@ import (
 )
 
 // ErrTimeout is returned when a Timeout's own deadline fired before the
-// call finished. It matches context.DeadlineExceeded and bulwark.ErrRejected
-// with errors.Is, and has a Timeout() method that reports true, as
-// net.Error does.
+// call finished. It matches context.DeadlineExceeded with errors.Is, and
+// has a Timeout() method that reports true, as net.Error does. It does not
+// match bulwark.ErrRejected: a timeout is the dependency being slow, and
+// the policies that learn from outcomes count it as a failure.
 var ErrTimeout error = timeoutError{}
+
+// ErrZeroValue is returned by the zero Timeout, which has no duration: build
+// one with New.
+var ErrZeroValue = errors.New("bulwark/timeout: a zero timeout.Timeout has no duration; build it with timeout.New")
 
 type timeoutError struct{}
 
-func (timeoutError) Error() string { return "bulwark/timeout: timed out" }
-func (timeoutError) Timeout() bool { return true }
-func (timeoutError) Is(t error) bool {
-	return t == context.DeadlineExceeded || t == bulwark.ErrRejected
-}
+func (timeoutError) Error() string   { return "bulwark/timeout: timed out" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Is(t error) bool { return t == context.DeadlineExceeded }
 
-// lateError is ErrTimeout when the call returned an error of its own after
-// the deadline fired: both stay reachable with errors.Is.
+// lateError is ErrTimeout around the error the call returned after the
+// deadline fired, even one that wraps the deadline itself (a *url.Error):
+// errors.Is and errors.As reach both.
 type lateError struct{ err error }
 
 func (e *lateError) Error() string   { return "bulwark/timeout: timed out: " + e.err.Error() }
@@ -35,7 +39,9 @@ func (e *lateError) Timeout() bool   { return true }
 func (e *lateError) Unwrap() error   { return e.err }
 func (e *lateError) Is(t error) bool { return t == ErrTimeout || timeoutError{}.Is(t) }
 
-// Timeout bounds the duration of a call. See the package documentation.
+// Timeout bounds the duration of a call. See the package documentation. It
+// is safe for concurrent use. The zero value has no duration: its Execute
+// runs nothing and returns ErrZeroValue.
 type Timeout struct {
 	d        time.Duration
 	dynamic  func(context.Context) time.Duration
@@ -76,6 +82,12 @@ func WithDurationFunc(fn func(ctx context.Context) time.Duration) Option {
 // crashes the program, as an unrecovered panic on any goroutine does.
 // Each call then costs a goroutine and a channel. Default: off (Execute
 // waits for the function to return).
+//
+// Order matters with a bulkhead: a bulkhead outside an abandoning Timeout
+// gets its permit back when the call is abandoned, while the function goes
+// on running, so it bounds waiting callers, not running functions. Put the
+// bulkhead inside the Timeout (after it in bulwark.New) to bound the
+// functions themselves.
 func WithAbandon() Option {
 	return optionFunc(func(c *config) { c.abandon = true })
 }
@@ -134,6 +146,9 @@ func (t *Timeout) Execute(ctx context.Context, fn func(context.Context) error) e
 // ExecuteStage implements bulwark.Stage.
 func (t *Timeout) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 	d := t.d
+	if d == 0 {
+		return ErrZeroValue
+	}
 	if t.dynamic != nil {
 		if dd := t.dynamic(ctx); dd > 0 {
 			d = dd
@@ -161,7 +176,7 @@ func (t *Timeout) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 // call returned, nil if it was abandoned.
 func (t *Timeout) timedOut(ctx context.Context, next bulwark.Next, d time.Duration, err error) error {
 	out := ErrTimeout
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err != nil && err != context.DeadlineExceeded {
 		out = &lateError{err: err}
 	}
 	t.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventTimeout, Delay: d, Err: out})

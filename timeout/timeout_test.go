@@ -3,6 +3,7 @@ package timeout_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"os/exec"
 	"testing"
@@ -57,7 +58,7 @@ func TestOwnDeadlineReturnsErrTimeoutAndReportsIt(t *testing.T) {
 		assert.Equal(t, timeout.ErrTimeout, err)
 		assert.ErrorIs(t, err, timeout.ErrTimeout)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
-		assert.ErrorIs(t, err, bulwark.ErrRejected)
+		assert.NotErrorIs(t, err, bulwark.ErrRejected, "a timeout is the dependency being slow, not a rejection")
 		var te interface{ Timeout() bool }
 		require.ErrorAs(t, err, &te)
 		assert.True(t, te.Timeout())
@@ -103,9 +104,41 @@ func TestOtherErrorAfterDeadlineKeepsBoth(t *testing.T) {
 		})
 		assert.ErrorIs(t, err, timeout.ErrTimeout)
 		assert.ErrorIs(t, err, errDep)
-		assert.ErrorIs(t, err, bulwark.ErrRejected)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.NotErrorIs(t, err, bulwark.ErrRejected)
 		assert.Equal(t, "bulwark/timeout: timed out: dependency failed", err.Error())
 	})
+}
+
+// An error that wraps the deadline of the Timeout's own context (a
+// *url.Error from net/http, say) stays reachable: the Timeout adds ErrTimeout
+// to it instead of replacing it.
+func TestErrorWrappingOwnDeadlineIsKept(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		err := timeout.New(time.Millisecond).Execute(context.Background(), func(ctx context.Context) error {
+			<-ctx.Done()
+			return &url.Error{Op: "Get", URL: "http://127.0.0.1/", Err: ctx.Err()}
+		})
+		var ue *url.Error
+		require.ErrorAs(t, err, &ue)
+		assert.Equal(t, "Get", ue.Op)
+		assert.ErrorIs(t, err, timeout.ErrTimeout)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.True(t, ue.Timeout())
+		assert.Equal(t, `bulwark/timeout: timed out: Get "http://127.0.0.1/": context deadline exceeded`, err.Error())
+	})
+}
+
+func TestZeroValueReturnsAnErrorNamingTheType(t *testing.T) {
+	var tm timeout.Timeout
+	ran := false
+	err := tm.Execute(context.Background(), func(context.Context) error { ran = true; return nil })
+	require.ErrorIs(t, err, timeout.ErrZeroValue)
+	assert.Contains(t, err.Error(), "timeout.Timeout")
+	assert.False(t, ran)
+	err = bulwark.New(&tm).Execute(context.Background(), func(context.Context) error { ran = true; return nil })
+	require.ErrorIs(t, err, timeout.ErrZeroValue)
+	assert.False(t, ran)
 }
 
 func TestErrorBeforeDeadlineIsNotATimeout(t *testing.T) {
