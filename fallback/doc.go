@@ -15,12 +15,30 @@
 //		return err
 //	})
 //
+// Under bulwark.Get, the fallback hands the caller its value with
+// bulwark.Supply (a fallback that returns nil without supplying one makes
+// Get return the zero value and a nil error):
+//
+//	p := bulwark.New(
+//		fallback.New(func(ctx context.Context, err error) error {
+//			bulwark.Supply(ctx, cachedUser(id))
+//			return nil
+//		}),
+//		timeout.New(time.Second),
+//	)
+//	user, err := bulwark.Get(ctx, p, func(ctx context.Context) (User, error) { return loadUser(ctx, id) })
+//
 // The fallback function receives the error of the failed call and returns
 // the call's new outcome: nil for a success, or an error (the same one, or
 // another) for a failure. It runs for every error, rejections of inner
 // policies included, unless [WithHandleIf] narrows that down; it never runs
 // for the caller's own cancellation or expired deadline, which is returned
 // as it is: a caller that has gone needs no alternate answer.
+//
+// A Fallback learns nothing from outcomes: it handles every error it is
+// given, a timeout or a breaker's rejection as well as the dependency's own
+// failure. Its zero value has no fallback function and passes outcomes
+// through unchanged.
 //
 // On the success path a Fallback does nothing but look at the error, so it
 // costs a few nanoseconds and no allocation.

@@ -48,3 +48,17 @@ func ExampleWithRecover() {
 	// recovered: config not loaded
 	// <nil>
 }
+
+// Under bulwark.Get, the fallback supplies the value the caller receives.
+func Example_get() {
+	type profile struct{ Name string }
+	p := bulwark.New(fallback.New(func(ctx context.Context, err error) error {
+		bulwark.Supply(ctx, profile{Name: "stranger"}) // the cached or default answer
+		return nil
+	}))
+	v, err := bulwark.Get(context.Background(), p, func(ctx context.Context) (profile, error) {
+		return profile{}, errors.New("profile service unavailable")
+	})
+	fmt.Println(v.Name, err)
+	// Output: stranger <nil>
+}

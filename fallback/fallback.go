@@ -11,7 +11,9 @@ import (
 )
 
 // Fallback replaces a failed call's outcome with the outcome of an
-// alternate function. See the package documentation.
+// alternate function. See the package documentation. It is safe for
+// concurrent use. The zero value has no alternate function: it runs the
+// call and returns its outcome unchanged.
 type Fallback struct {
 	fn       func(context.Context, error) error
 	handles  func(error) bool
@@ -94,8 +96,8 @@ func WithObserver(o bulwark.Observer) Option {
 
 // New returns a Fallback that calls fn with the error of a failed call and
 // returns what fn returns: nil to turn the failure into a success (after
-// setting the result the caller reads), an error to replace it. It panics
-// if fn is nil.
+// setting the result the caller reads, or handing it to bulwark.Get with
+// bulwark.Supply), an error to replace it. It panics if fn is nil.
 func New(fn func(ctx context.Context, err error) error, opts ...Option) *Fallback {
 	if fn == nil {
 		panic("bulwark/fallback: New: fallback function must not be nil")
@@ -122,6 +124,9 @@ func (f *Fallback) Execute(ctx context.Context, fn func(context.Context) error) 
 
 // ExecuteStage implements bulwark.Stage.
 func (f *Fallback) ExecuteStage(ctx context.Context, next bulwark.Next) error {
+	if f.fn == nil { // the zero Fallback
+		return next.Run(ctx)
+	}
 	if f.recover {
 		return f.executeRecovering(ctx, next)
 	}

@@ -149,3 +149,13 @@ func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 	}
 	assert.NotNil(t, fallback.New(func(context.Context, error) error { return nil }, nil), "nil options are ignored")
 }
+
+func TestZeroValuePassesOutcomesThrough(t *testing.T) {
+	var f fallback.Fallback
+	assert.NoError(t, f.Execute(context.Background(), func(context.Context) error { return nil }))
+	assert.ErrorIs(t, f.Execute(context.Background(), func(context.Context) error { return errDep }), errDep)
+	assert.ErrorIs(t, bulwark.New(&f).Execute(context.Background(), func(context.Context) error { return errDep }), errDep)
+	assert.PanicsWithValue(t, "boom", func() {
+		_ = f.Execute(context.Background(), func(context.Context) error { panic("boom") })
+	})
+}
