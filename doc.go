@@ -33,6 +33,58 @@
 // configuration. A nil context or function at call time is an error
 // ([ErrNilContext], [ErrNilFunc]), not a panic.
 //
+// # Outcomes
+//
+// Every policy reads a call's error with one vocabulary. Before anything
+// else, a nil error is a success, and the caller's own cancellation or
+// deadline ([CallerCanceled]) is returned as it is and counts for nothing:
+// the caller has gone, the dependency did not fail. A local rejection by a
+// bulwark policy (an error matching [ErrRejected]: an open breaker, a full
+// bulkhead, a rate limit, a throttled call) means the dependency was never
+// asked, so it is no outcome of the dependency either. A timeout
+// (timeout.ErrTimeout) is not a rejection: the dependency was asked and was
+// slow. An error marked [Permanent] is the dependency's definitive answer
+// (a 404, an invalid argument): nothing retries or hedges it, and the
+// policies that learn from outcomes count it as a success, since the
+// dependency answered.
+//
+// The policies that learn from outcomes (breaker, adaptive bulkhead,
+// throttler, hedge's latency tracker) share the options WithFailureIf and
+// WithIgnoreIf, with the same defaults: IgnoreIf (default none) takes an
+// error out of the count, and FailureIf (default: every error not marked
+// Permanent) decides what else is a failure; what it declines is a
+// success. Neither can turn the caller's cancellation or a local rejection
+// into a failure.
+//
+//	policy            success                failure                      ignored                  a rejection from inside
+//	----------------  ---------------------  ---------------------------  -----------------------  ---------------------------------
+//	breaker           nil, Permanent,        any other error, a timeout,  caller cancel,           ignored; returned as it is
+//	                  FailureIf declines     a panic (never "slow")       IgnoreIf                 (the breaker's own: ErrOpen)
+//	adaptive          nil, Permanent,        any other error, a timeout:  caller cancel, IgnoreIf, ignored: not a drop
+//	bulkhead          FailureIf declines:    a drop                       a panic: no sample
+//	                  a latency sample
+//	throttler         nil, Permanent,        any other error, a timeout:  caller cancel, IgnoreIf, not counted, not an overload
+//	                  FailureIf declines:    not accepted                 a panic                  signal
+//	                  accepted
+//	hedge             nil: the winner; its   any other error: the next    caller cancel            not hedged; returned at once
+//	                  latency is recorded    hedge starts at once;
+//	                                         Permanent ends hedging
+//	retry             nil: returned          any error but Permanent is   caller cancel: returned  retried only when its RetryAfter
+//	                                         retried, a timeout included                           hint fits the remaining attempts
+//	                                                                                               and deadline; else returned
+//	fixed bulkhead,   learns nothing:        -                            -                        passed through
+//	rate limiters     outcomes pass through
+//	timeout           nil                    its own deadline fired:      caller cancel or an      passed through
+//	                                         ErrTimeout, wrapping the     earlier caller deadline:
+//	                                         call's error                 returned as it is
+//	fallback          nil                    every error is handled (a    caller cancel: never     handled, like any error
+//	                                         rejection too), unless       handled
+//	                                         WithHandleIf declines
+//
+// A panic in the protected function is re-raised to the caller unchanged,
+// once, after every policy has released what it holds (permits, probes,
+// timers, goroutines); only fallback.WithRecover turns it into an error.
+//
 // # How a pipeline avoids allocation
 //
 // The obvious pipeline wraps the protected function in one closure per
