@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -58,15 +59,20 @@ const (
 // the recording span in the call's context; and it is passed to the
 // policy's observers, then to the observers of each pipeline around the
 // policy, innermost first. Nothing is called with a lock held.
+//
+// A reporter is small (about 300 bytes): what it caches per event type (the
+// span event's name, the metric's attribute set) is built the first time an
+// event of that type is delivered, since policies are built by the
+// thousand and most report few kinds of event, or none.
 type Reporter struct {
 	kind, name string
 	observers  []Observer
 	explicit   bool
 	meter      metric.Meter
 	events     metric.Int64Counter
-	spanNames  [numEventTypes]string
-	plain      [numEventTypes][]metric.AddOption // outside named pipelines, no states
-	sets       sync.Map                          // metricKey -> []metric.AddOption
+	spanNames  [numEventTypes]atomic.Pointer[string]
+	plain      [numEventTypes]atomic.Pointer[[]metric.AddOption] // outside named pipelines, no states
+	sets       sync.Map                                          // metricKey -> []metric.AddOption
 }
 
 type metricKey struct {
@@ -93,10 +99,6 @@ func NewReporter(kind, name string, mp metric.MeterProvider, observers ...Observ
 	}
 	r.meter = mp.Meter(ScopeName)
 	r.events = eventCounter(mp)
-	for t := EventType(1); t < numEventTypes; t++ {
-		r.spanNames[t] = spanEventName(kind, t)
-		r.plain[t] = r.buildOptions(metricKey{t: t})
-	}
 	return r
 }
 
@@ -194,10 +196,15 @@ func (r *Reporter) Report(ctx context.Context, next Next, e *Event) {
 }
 
 func (r *Reporter) spanName(t EventType) string {
-	if t < numEventTypes && r.spanNames[t] != "" {
-		return r.spanNames[t]
+	if t == 0 || t >= numEventTypes {
+		return spanEventName(r.kind, t)
 	}
-	return spanEventName(r.kind, t)
+	if p := r.spanNames[t].Load(); p != nil {
+		return *p
+	}
+	n := spanEventName(r.kind, t)
+	r.spanNames[t].Store(&n)
+	return n
 }
 
 // options returns the metric options for e, built once per distinct
@@ -205,7 +212,12 @@ func (r *Reporter) spanName(t EventType) string {
 // a policy meets.
 func (r *Reporter) options(e *Event) []metric.AddOption {
 	if e.Pipeline == "" && e.From == "" && e.To == "" && e.Type < numEventTypes && e.Type > 0 {
-		return r.plain[e.Type]
+		if p := r.plain[e.Type].Load(); p != nil {
+			return *p
+		}
+		opts := r.buildOptions(metricKey{t: e.Type})
+		r.plain[e.Type].Store(&opts)
+		return opts
 	}
 	k := metricKey{pipeline: e.Pipeline, from: e.From, to: e.To, t: e.Type}
 	if v, ok := r.sets.Load(k); ok {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/bulwark-go/bulwark/internal/otest"
 	"github.com/bulwark-go/bulwark/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -158,4 +159,21 @@ func TestZeroValuePassesOutcomesThrough(t *testing.T) {
 	assert.PanicsWithValue(t, "boom", func() {
 		_ = f.Execute(context.Background(), func(context.Context) error { panic("boom") })
 	})
+}
+
+func TestFallbackIsSmallAndCollected(t *testing.T) {
+	build := func() *fallback.Fallback {
+		return fallback.New(func(context.Context, error) error { return nil })
+	}
+	per := otest.HeapPerInstance(2000, build)
+	t.Logf("fallback.Fallback: %.0f bytes per instance", per)
+	assert.Less(t, per, 512.0)
+	fail := func(f *fallback.Fallback) {
+		_ = f.Execute(context.Background(), func(context.Context) error { return errDep })
+	}
+	assert.True(t, otest.Collected(build, fail), "global provider")
+	m := otest.NewMeter()
+	assert.True(t, otest.Collected(func() *fallback.Fallback {
+		return fallback.New(func(context.Context, error) error { return nil }, fallback.WithMeterProvider(m))
+	}, fail), "SDK provider")
 }

@@ -312,3 +312,17 @@ func TestInPipelineReportsPipelineName(t *testing.T) {
 		assert.Equal(t, "checkout", ev.List()[0].Pipeline)
 	})
 }
+
+func TestTimeoutIsSmallAndCollected(t *testing.T) {
+	per := otest.HeapPerInstance(2000, func() *timeout.Timeout { return timeout.New(time.Second) })
+	t.Logf("timeout.Timeout: %.0f bytes per instance", per)
+	assert.Less(t, per, 512.0)
+	run := func(tm *timeout.Timeout) {
+		_ = tm.Execute(context.Background(), func(context.Context) error { return nil })
+	}
+	assert.True(t, otest.Collected(func() *timeout.Timeout { return timeout.New(time.Second) }, run), "global provider")
+	m := otest.NewMeter()
+	assert.True(t, otest.Collected(func() *timeout.Timeout {
+		return timeout.New(time.Second, timeout.WithMeterProvider(m))
+	}, run), "SDK provider")
+}
