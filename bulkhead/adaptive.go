@@ -9,11 +9,13 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/counter"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 )
 
 // Sample is what one call tells an Algorithm: how long it took, how many
-// calls were in flight when it started, and whether it was dropped (failed
-// or timed out, as opposed to the caller's own cancellation).
+// calls were in flight when it started, and whether it was dropped (a
+// failure of the dependency by the outcome table of the bulwark package
+// doc, a timeout included). Calls the table ignores are no samples.
 type Sample struct {
 	RTT      time.Duration
 	InFlight int
@@ -95,8 +97,14 @@ type vegas struct{ base noLoad }
 
 func (v *vegas) name() string { return "vegas" }
 
+// minRTT is what an RTT of 0 or less counts as: an answer served at once
+// (from a cache, or on the virtual clock of testing/synctest) must not
+// divide by zero, nor be taken for "no RTT seen yet".
+const minRTT = time.Nanosecond
+
 func (v *vegas) Update(limit float64, s Sample) float64 {
-	base := v.base.add(s.RTT)
+	rtt := max(s.RTT, minRTT)
+	base := v.base.add(rtt)
 	l := math.Max(1, math.Floor(math.Log10(limit)))
 	if s.Dropped {
 		return limit - l
@@ -104,7 +112,7 @@ func (v *vegas) Update(limit float64, s Sample) float64 {
 	if float64(s.InFlight)*2 < limit {
 		return limit // not in use enough to learn anything
 	}
-	queue := math.Ceil(limit * (1 - float64(base)/float64(s.RTT)))
+	queue := math.Ceil(limit * (1 - float64(base)/float64(rtt)))
 	switch {
 	case queue <= l:
 		return limit + 6*l
@@ -145,13 +153,14 @@ const (
 )
 
 func (g *gradient2) Update(limit float64, s Sample) float64 {
-	rtt := float64(s.RTT)
+	d := max(s.RTT, minRTT)
+	rtt := float64(d)
 	if g.long == 0 {
 		g.long = rtt
 	} else {
 		g.long += (rtt - g.long) * 2 / (longWindow + 1)
 	}
-	long := math.Min(g.long, float64(g.base.add(s.RTT))) // the guard against drift
+	long := math.Min(g.long, float64(g.base.add(d))) // the guard against drift
 	if s.Dropped {
 		return limit * 0.9
 	}
@@ -163,14 +172,21 @@ func (g *gradient2) Update(limit float64, s Sample) float64 {
 	return limit*(1-gradientSmoothing) + next*gradientSmoothing
 }
 
-// Adaptive is a bulkhead whose limit follows the dependency's latency. See
-// the package documentation.
+// Adaptive is a bulkhead whose limit an Algorithm moves with the
+// dependency's latency and drops, within the bounds of WithLimits. Calls
+// queue and are rejected as in a Bulkhead; Limit returns the current limit.
+// An Adaptive is safe for concurrent use.
+//
+// The zero value has no algorithm and no limit: its Execute runs nothing
+// and returns an error matching ErrZeroValue; build one with NewAdaptive.
 type Adaptive struct {
-	g        gate
-	alg      Algorithm
-	min, max float64
-	reporter *bulwark.Reporter
-	rejected counter.Striped
+	g          gate
+	alg        Algorithm
+	rules      outcome.Rules
+	min, max   float64 // the bounds, for the algorithm's float limit
+	minI, maxI int64   // the same, for the rounded one
+	reporter   *bulwark.Reporter
+	rejected   counter.Striped
 
 	window time.Duration
 
@@ -195,7 +211,8 @@ func WithLimits(min, max int) Option {
 }
 
 // WithInitialLimit is the limit an adaptive limiter starts from. Default:
-// 20, within the limits. It panics if n < 1.
+// 20, or the nearer bound of WithLimits when 20 is outside them. It panics
+// if n < 1, and NewAdaptive panics if n is outside the limits.
 func WithInitialLimit(n int) Option {
 	if n < 1 {
 		panicf("WithInitialLimit", "n must be >= 1, got %d", n)
@@ -233,30 +250,42 @@ func NewAdaptive(alg Algorithm, opts ...Option) *Adaptive {
 	if c.minLimit == 0 {
 		c.minLimit, c.maxLimit = 1, 1000
 	}
-	if c.initial == 0 {
-		c.initial = 20
-	}
 	if c.sampleWindow == 0 {
 		c.sampleWindow = 100 * time.Millisecond
 	}
-	if c.initial < c.minLimit || c.initial > c.maxLimit {
+	switch {
+	case c.initial == 0:
+		// A default is not the user's setting: it yields to the limits.
+		c.initial = min(max(defaultInitialLimit, c.minLimit), c.maxLimit)
+	case c.initial < c.minLimit || c.initial > c.maxLimit:
 		panicf("WithInitialLimit", "%d is outside the limits [%d, %d]", c.initial, c.minLimit, c.maxLimit)
 	}
 	a := &Adaptive{
-		alg: alg, min: float64(c.minLimit), max: float64(c.maxLimit), limit: float64(c.initial), window: c.sampleWindow,
+		alg: alg, rules: c.rules,
+		min: float64(c.minLimit), max: float64(c.maxLimit), minI: int64(c.minLimit), maxI: int64(c.maxLimit),
+		limit: float64(c.initial), window: c.sampleWindow,
 		reporter: c.tel.Reporter("adaptive"),
 	}
 	a.g.limit.Store(int64(c.initial))
 	a.g.maxQueue, a.g.maxWait = c.maxQueue, c.maxWait
-	observeGauges(a.reporter, &a.g, a.g.limit.Load)
+	observeGauges(a, true)
 	return a
 }
+
+const defaultInitialLimit = 20
+
+func (a *Adaptive) gate() *gate                  { return &a.g }
+func (a *Adaptive) telemetry() *bulwark.Reporter { return a.reporter }
 
 // Limit returns the current limit.
 func (a *Adaptive) Limit() int { return int(a.g.limit.Load()) }
 
 // Execute runs fn once a permit is held, then feeds its latency to the
-// algorithm.
+// algorithm, unless the outcome table ignores the call (the caller's
+// cancellation, a local rejection, WithIgnoreIf, a panic). The permit is
+// returned whatever happens, and a panic goes on unchanged. Without a
+// permit it returns an error matching ErrFull, or ctx.Err() if the caller
+// gave up while queued, without running fn.
 func (a *Adaptive) Execute(ctx context.Context, fn func(context.Context) error) error {
 	return bulwark.RunStage(ctx, a, fn)
 }
@@ -264,6 +293,9 @@ func (a *Adaptive) Execute(ctx context.Context, fn func(context.Context) error) 
 // ExecuteStage implements bulwark.Stage.
 func (a *Adaptive) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 	if !a.g.tryAcquire() {
+		if a.reporter == nil { // the zero Adaptive, whose limit of 0 leads here
+			return errZeroAdaptive
+		}
 		err := a.g.acquireSlow(ctx)
 		if err != nil {
 			if errors.Is(err, ErrFull) {
@@ -277,20 +309,23 @@ func (a *Adaptive) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 	}
 	inflight := int(a.g.inflight.Load())
 	start := time.Now()
+	// A panic is no sample: it says nothing of the dependency's load. The
+	// permit goes back on the way out, and the panic goes on unchanged.
 	returned := false
 	defer func() {
-		a.g.release()
 		if !returned {
-			a.update(ctx, next, start, Sample{RTT: time.Since(start), InFlight: inflight, Dropped: true})
+			a.g.release()
 		}
 	}()
 	err := next.Run(ctx)
 	returned = true
-	if bulwark.CallerCanceled(ctx, err) {
-		return err // says nothing of the dependency
+	a.g.release()
+	o := a.rules.Classify(ctx, err)
+	if o == bulwark.OutcomeIgnored {
+		return err
 	}
 	end := time.Now()
-	a.update(ctx, next, end, Sample{RTT: end.Sub(start), InFlight: inflight, Dropped: err != nil})
+	a.update(ctx, next, end, Sample{RTT: end.Sub(start), InFlight: inflight, Dropped: o == bulwark.OutcomeFailure})
 	return err
 }
 
@@ -302,7 +337,7 @@ func (a *Adaptive) update(ctx context.Context, next bulwark.Next, now time.Time,
 		a.winStart = now
 	}
 	a.winCount++
-	a.winRTT += s.RTT
+	a.winRTT = addSat(a.winRTT, s.RTT)
 	a.winMaxFlight = max(a.winMaxFlight, s.InFlight)
 	a.winDropped = a.winDropped || s.Dropped
 	if a.winCount < minWindowSamples || now.Sub(a.winStart) < a.window {
@@ -311,8 +346,10 @@ func (a *Adaptive) update(ctx context.Context, next bulwark.Next, now time.Time,
 	}
 	agg := Sample{RTT: a.winRTT / time.Duration(a.winCount), InFlight: a.winMaxFlight, Dropped: a.winDropped}
 	a.winCount, a.winRTT, a.winMaxFlight, a.winDropped = 0, 0, 0, false
-	a.limit = math.Max(a.min, math.Min(a.max, a.alg.Update(a.limit, agg)))
-	rounded := int64(math.Round(a.limit))
+	if l := a.alg.Update(a.limit, agg); !math.IsNaN(l) { // NaN says nothing: keep the limit
+		a.limit = min(max(l, a.min), a.max)
+	}
+	rounded := a.round(a.limit)
 	old := a.g.limit.Swap(rounded)
 	a.mu.Unlock()
 	if rounded == old {
@@ -324,6 +361,25 @@ func (a *Adaptive) update(ctx context.Context, next bulwark.Next, now time.Time,
 	if a.reporter.Listening(ctx, next) {
 		a.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventLimitChange, Limit: int(rounded), Reason: a.alg.name()})
 	}
+}
+
+// round converts the algorithm's limit, already within [min, max], to the
+// permits of the gate. It saturates: float64(MaxInt64) is 2^63, which a
+// plain conversion wraps to MinInt64.
+func (a *Adaptive) round(l float64) int64 {
+	r := math.Round(l)
+	if r >= float64(a.maxI) {
+		return a.maxI
+	}
+	return min(max(int64(r), a.minI), a.maxI)
+}
+
+// addSat adds two non-negative durations, saturating at the largest.
+func addSat(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // Snapshot returns the adaptive limiter's limit, use and rejections.

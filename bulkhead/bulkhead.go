@@ -10,6 +10,8 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/counter"
+	"github.com/bulwark-go/bulwark/internal/observe"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -23,6 +25,26 @@ type full struct{}
 
 func (full) Error() string   { return "bulwark/bulkhead: full" }
 func (full) Is(t error) bool { return t == bulwark.ErrRejected }
+
+// ErrZeroValue is matched, with errors.Is, by the error every call through
+// a zero Bulkhead or Adaptive returns: a limit comes only from New or
+// NewAdaptive. The error's message names the type. It does not match
+// bulwark.ErrRejected: it is a programming error, not a full bulkhead, and
+// no policy around it should take it for one.
+var ErrZeroValue = errors.New("bulwark/bulkhead: zero value")
+
+// zeroValue is the error of one zero type.
+type zeroValue struct{ typ, ctor string }
+
+func (e *zeroValue) Error() string {
+	return "bulwark/bulkhead: a zero bulkhead." + e.typ + " has no limit; build it with bulkhead." + e.ctor
+}
+func (e *zeroValue) Is(t error) bool { return t == ErrZeroValue }
+
+var (
+	errZeroBulkhead = &zeroValue{"Bulkhead", "New"}
+	errZeroAdaptive = &zeroValue{"Adaptive", "NewAdaptive"}
+)
 
 // errQueueTimeout is a rejection after waiting the maximum time in the
 // queue.
@@ -184,7 +206,14 @@ func (g *gate) grant() {
 	}
 }
 
-// Bulkhead caps the calls in flight. See the package documentation.
+// Bulkhead caps the calls in flight: at most the limit given to New run at
+// once, and the others wait in a bounded queue or are rejected with an
+// error matching ErrFull. Most callers want Execute, or the Bulkhead as a
+// stage of a bulwark pipeline (inside an abandoning timeout: see the
+// package documentation on order). A Bulkhead is safe for concurrent use.
+//
+// The zero value has no limit: its Execute runs nothing and returns an
+// error matching ErrZeroValue; build a Bulkhead with New.
 type Bulkhead struct {
 	g        gate
 	reporter *bulwark.Reporter
@@ -207,6 +236,8 @@ type config struct {
 	queueSet bool
 	tel      policyopt.Telemetry
 
+	// learners: adaptive and throttler
+	rules outcome.Rules
 	// adaptive
 	minLimit, maxLimit, initial int
 	sampleWindow                time.Duration
@@ -262,6 +293,33 @@ func WithObserver(o bulwark.Observer) Option {
 	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
 }
 
+// WithFailureIf decides which errors are failures of the dependency (a
+// drop for an adaptive limiter, a request not accepted for a throttler);
+// the errors it declines are successes. It is asked after the caller's
+// cancellation, local rejections (bulwark.ErrRejected) and WithIgnoreIf,
+// which it cannot turn into failures. Default: every error not marked
+// bulwark.Permanent is a failure, as the outcome table in the bulwark
+// package doc says. It applies to NewAdaptive and NewThrottler only, and
+// panics if pred is nil.
+func WithFailureIf(pred func(err error) bool) Option {
+	pred = outcome.FailureIf("bulkhead", pred)
+	return optionFunc(func(c *config) { c.rules.FailureIf = pred })
+}
+
+// WithIgnoreIf marks errors that say nothing of the dependency's load (a
+// bad request the client should never have sent, say): an adaptive
+// limiter takes no sample from them and a throttler does not count them.
+// Default: none beyond the caller's cancellation and local rejections,
+// which are always ignored, as the outcome table in the bulwark package
+// doc says. It applies to NewAdaptive and NewThrottler only, and panics
+// if pred is nil.
+func WithIgnoreIf(pred func(err error) bool) Option {
+	pred = outcome.IgnoreIf("bulkhead", pred)
+	return optionFunc(func(c *config) { c.rules.IgnoreIf = pred })
+}
+
+func (c *config) learnerSet() bool { return c.rules.FailureIf != nil || c.rules.IgnoreIf != nil }
+
 func (c *config) throttlerSet() bool { return c.k != 0 || c.window != 0 || c.maxDrop != 0 }
 
 func applyOptions(opts []Option) config {
@@ -285,19 +343,20 @@ func New(max int, opts ...Option) *Bulkhead {
 		panicf("New", "max must be >= 1, got %d", max)
 	}
 	c := applyOptions(opts)
-	if c.minLimit != 0 || c.initial != 0 || c.sampleWindow != 0 || c.throttlerSet() {
+	if c.minLimit != 0 || c.initial != 0 || c.sampleWindow != 0 || c.throttlerSet() || c.learnerSet() {
 		panicf("New", "adaptive and throttler options apply to NewAdaptive and NewThrottler only")
 	}
 	b := &Bulkhead{reporter: c.tel.Reporter("bulkhead")}
 	b.g.limit.Store(int64(max))
 	b.g.maxQueue, b.g.maxWait = c.maxQueue, c.maxWait
-	observeGauges(b.reporter, &b.g, nil)
+	observeGauges(b, false)
 	return b
 }
 
 // Execute runs fn once a permit is held, and returns the permit when fn
-// returns or panics. Without a permit it returns an error matching ErrFull,
-// or ctx.Err() if the caller gave up while queued, without running fn.
+// returns or panics (the panic goes on unchanged). Without a permit it
+// returns an error matching ErrFull, or ctx.Err() if the caller gave up
+// while queued, without running fn.
 func (b *Bulkhead) Execute(ctx context.Context, fn func(context.Context) error) error {
 	if ctx == nil {
 		return bulwark.ErrNilContext
@@ -325,7 +384,13 @@ func (b *Bulkhead) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 	return next.Run(ctx)
 }
 
+// wait is the slow path: no free permit, or a zero Bulkhead, whose limit
+// of 0 sends every call here, so the success path pays nothing for the
+// check.
 func (b *Bulkhead) wait(ctx context.Context, next bulwark.Next) error {
+	if b.reporter == nil {
+		return errZeroBulkhead
+	}
 	err := b.g.acquireSlow(ctx)
 	if err != nil && errors.Is(err, ErrFull) {
 		b.rejected.Add(1)
@@ -355,9 +420,23 @@ const (
 	MetricLimit    = "bulwark.limit"
 )
 
-// observeGauges registers the in-flight and queued gauges, and the limit
-// gauge when limit is not nil.
-func observeGauges(r *bulwark.Reporter, g *gate, limit func() int64) {
+func (b *Bulkhead) gate() *gate { return &b.g }
+
+// gated is a policy built on a gate: a Bulkhead or an Adaptive.
+type gated[T any] interface {
+	*T
+	gate() *gate
+	telemetry() *bulwark.Reporter
+}
+
+func (b *Bulkhead) telemetry() *bulwark.Reporter { return b.reporter }
+
+// observeGauges registers the in-flight and queued gauges of p, and the
+// limit gauge when limit is set. The callback reaches p only through the
+// weak registration of observe.Register, so that a dropped policy is
+// collected and its series go away with it.
+func observeGauges[T any, P gated[T]](p P, limit bool) {
+	r := p.telemetry()
 	m := r.Meter()
 	inflight, err1 := m.Int64ObservableGauge(MetricInFlight, metric.WithDescription("Calls running through a bulwark bulkhead."), metric.WithUnit("{call}"))
 	queued, err2 := m.Int64ObservableGauge(MetricQueued, metric.WithDescription("Calls waiting in a bulwark bulkhead's queue."), metric.WithUnit("{call}"))
@@ -366,7 +445,7 @@ func observeGauges(r *bulwark.Reporter, g *gate, limit func() int64) {
 	}
 	obs := []metric.Observable{inflight, queued}
 	var lim metric.Int64ObservableGauge
-	if limit != nil {
+	if limit {
 		var err error
 		if lim, err = m.Int64ObservableGauge(MetricLimit, metric.WithDescription("Current limit of a bulwark adaptive policy."), metric.WithUnit("{call}")); err != nil {
 			return
@@ -374,12 +453,12 @@ func observeGauges(r *bulwark.Reporter, g *gate, limit func() int64) {
 		obs = append(obs, lim)
 	}
 	attrs := metric.WithAttributes(r.Attributes()...)
-	_, _ = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	observe.Register(m, (*T)(p), func(owner *T, o metric.Observer) {
+		g := P(owner).gate()
 		o.ObserveInt64(inflight, g.inflight.Load(), attrs)
 		o.ObserveInt64(queued, g.queued.Load(), attrs)
-		if limit != nil {
-			o.ObserveInt64(lim, limit(), attrs)
+		if limit {
+			o.ObserveInt64(lim, g.limit.Load(), attrs)
 		}
-		return nil
 	}, obs...)
 }

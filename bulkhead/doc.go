@@ -12,11 +12,36 @@
 // A call takes a permit, or waits for one in a bounded queue, first come
 // first served ([WithMaxQueue], [WithMaxWait], and the caller's context);
 // without room it is rejected with an error matching [ErrFull]. The permit
-// is returned whatever happens: success, error, panic (which goes on), and a
-// wait that ends in cancellation or timeout leaves no permit behind, even
-// when one was granted as it gave up. A free permit and an empty queue cost
-// two atomic operations and no allocation; a queued call allocates its
-// place in the queue.
+// is returned whatever happens: success, error, panic (which goes on
+// unchanged), and a wait that ends in cancellation or timeout leaves no
+// permit behind, even when one was granted as it gave up. A free permit
+// and an empty queue cost two atomic operations and no allocation; a
+// queued call allocates its place in the queue.
+//
+// # Order with an abandoning timeout
+//
+// A permit is held for as long as the bulkhead's own call runs, so what a
+// bulkhead bounds depends on where it sits around a timeout built with
+// timeout.WithAbandon, which returns at its deadline and leaves the
+// function running on a goroutine of its own:
+//
+//   - inside the timeout (after it in bulwark.New), the bulkhead runs on
+//     that goroutine and keeps its permit until the function really
+//     returns: it bounds the functions running, abandoned ones included.
+//     This is the order to use.
+//
+//     bulwark.New(timeout.New(d, timeout.WithAbandon()), bulkhead.New(64))
+//
+//   - outside the timeout, the bulkhead gets its permit back when the
+//     timeout abandons the call, while the function goes on: it bounds the
+//     callers waiting on the timeout, not the functions running. A slow
+//     dependency then gets as many calls at once as arrive within the
+//     function's duration, whatever the limit: 20 calls one every 10ms,
+//     abandoned after 50ms, through bulkhead.New(1) have 4 functions
+//     running at once.
+//
+// A cooperative timeout (the default, without WithAbandon) waits for the
+// function, so both orders bound the running functions.
 //
 // # Adaptive limits
 //
@@ -25,12 +50,20 @@
 // calls), [Vegas] (keep a short queue at the dependency, estimated from the
 // RTT over the no-load RTT) and [Gradient2] (the ratio of long to short
 // RTT, with Netflix's unbounded growth guarded). Each call is a sample (its
-// RTT, the calls in flight when it started, whether it was dropped); the
-// caller's own cancellation is no sample. Samples are gathered over a
-// window ([WithSampleWindow], 100ms and 10 samples) and handed over as one,
-// so the limit does not chase samples taken under a limit it has left. The
-// limit stays within [WithLimits]; each change is a
+// RTT, the calls in flight when it started, whether it was dropped).
+// Samples are gathered over a window ([WithSampleWindow], 100ms and 10
+// samples) and handed over as one, so the limit does not chase samples
+// taken under a limit it has left. Each change is a
 // bulwark.EventLimitChange and the bulwark.limit gauge.
+//
+// The limit stays within [WithLimits] (default 1 to 1000), whatever the
+// algorithm computes: a NaN leaves it where it was, anything beyond the
+// bounds is clamped, and the conversion to a count of permits saturates
+// (WithLimits(1, math.MaxInt) works). An RTT of 0 (an answer served at
+// once from a cache, or on the virtual clock of testing/synctest) counts
+// as 1ns. The initial limit is 20 by default, moved to the nearer bound
+// when 20 is outside the limits; an explicit [WithInitialLimit] outside
+// them is a configuration error.
 //
 // # Throttling
 //
@@ -38,13 +71,54 @@
 // over a sliding window it rejects calls locally with probability
 // max(0, (requests − K·accepts) / (requests + 1)), capped
 // ([WithK], [WithWindow], [WithMaxRejection]), with an error matching
-// [ErrThrottled].
+// [ErrThrottled]. The window is a ring of 10 buckets. A request is counted
+// in the bucket of the call's start; an accept in the newest bucket when
+// the call ends, so a call that outlasts the window never clears the
+// bucket that now holds the present.
 //
-// # Events and gauges
+// # Outcomes
+//
+// The adaptive limiter and the throttler learn from outcomes by the table
+// in the bulwark package doc, and take the [WithFailureIf] and
+// [WithIgnoreIf] options every learner takes, with the same defaults:
+//
+//	outcome                         adaptive limiter        throttler
+//	success: nil, a Permanent       a sample, not dropped   a request, accepted
+//	error (a 404), FailureIf
+//	declines
+//	failure: any other error, a     a sample, dropped       a request, not accepted
+//	timeout (timeout.ErrTimeout)
+//	ignored: the caller's cancel,   no sample               not counted: not even
+//	a local rejection from inside                           as a request
+//	(bulwark.ErrRejected), IgnoreIf,
+//	a panic
+//
+// So an overloaded dependency's 503 (with or without a Retry-After hint)
+// and a timeout are what shrink a limit and raise the rejection
+// probability; a 404 marked bulwark.Permanent is an answer, and an open
+// breaker or a full bulkhead inside is no word from the dependency at all.
+// A panic is re-raised unchanged after the permit is returned. The fixed
+// [Bulkhead] learns nothing and rejects these options.
+//
+// # Zero values
+//
+// The zero [Throttler] is ready to use, with NewThrottler's defaults. The
+// zero [Bulkhead] and [Adaptive] have no limit: each call returns an error
+// that matches [ErrZeroValue] and names the type, runs nothing and does not
+// panic; build them with New and NewAdaptive.
+//
+// # Events, gauges and memory
 //
 // Rejections are reported as bulwark.EventRejected (counted in
 // bulwark.events, added to the call's span, passed to observers), and the
 // calls in flight and queued are the bulwark.bulkhead.inflight and
 // bulwark.bulkhead.queued gauges, read at collection time; Snapshot returns
-// the same figures.
+// the same figures. The gauges hold their policy weakly: a policy that is
+// dropped is garbage-collected and its series go with it, with or without
+// an SDK, so a policy needs no Close; no goroutine or timer of a policy
+// outlives the call that started it. Policies are built by the thousand
+// (per host, per tenant), so each is small: at GOMAXPROCS 2, without an
+// SDK, a Bulkhead holds at most 1.5 KiB, an Adaptive 2 KiB and a Throttler
+// 1 KiB (about 1.2, 1.4 and 0.6 KiB); an SDK's record of the gauges'
+// registration adds about 1.7 KiB to the first two.
 package bulkhead

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/timeout"
 )
 
 func Example() {
@@ -40,4 +42,25 @@ func ExampleNewThrottler() {
 	err := th.Execute(context.Background(), func(ctx context.Context) error { return nil })
 	fmt.Println(err, th.Probability())
 	// Output: <nil> 0
+}
+
+// A bulkhead inside an abandoning timeout keeps its permit until the
+// abandoned function really returns, so it bounds the functions running.
+func Example_insideAnAbandoningTimeout() {
+	p := bulwark.New(
+		timeout.New(10*time.Millisecond, timeout.WithAbandon()),
+		bulkhead.New(1),
+	)
+	release := make(chan struct{})
+	err := p.Execute(context.Background(), func(ctx context.Context) error {
+		<-release // ignores its context
+		return nil
+	})
+	fmt.Println(errors.Is(err, timeout.ErrTimeout))
+	err = p.Execute(context.Background(), func(ctx context.Context) error { return nil })
+	fmt.Println(errors.Is(err, bulkhead.ErrFull)) // the abandoned function still holds the permit
+	close(release)
+	// Output:
+	// true
+	// true
 }

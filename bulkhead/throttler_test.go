@@ -90,3 +90,29 @@ func TestThrottlerFormulaFromCounts(t *testing.T) {
 		assert.InDelta(t, 1.0/2, th.Probability(), 1e-9, "1 request, no accept: (1 − 0)/(1 + 1)")
 	})
 }
+
+// A call that outlasts the window must not write into the bucket of its
+// start time: by its end that slot of the ring holds the current bucket,
+// and resetting it erased every request counted there.
+func TestThrottlerLateSuccessKeepsTheCurrentBucket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 10 buckets of 1s; the bubble's clock starts on a whole second.
+		th := bulkhead.NewThrottler(bulkhead.WithWindow(10 * time.Second))
+		done := make(chan error)
+		go func() {
+			done <- th.Execute(context.Background(), func(context.Context) error {
+				time.Sleep(10500 * time.Millisecond) // starts in bucket 0, ends in bucket 10: the same slot
+				return nil
+			})
+		}()
+		time.Sleep(10200 * time.Millisecond) // bucket 10
+		for range 100 {
+			_ = th.Execute(context.Background(), func(context.Context) error { return errOverloaded })
+		}
+		before := th.Probability()
+		require.InDelta(t, 0.9, before, 1e-9)
+		require.NoError(t, <-done)
+		// One accept against 100 requests: (100 − 2·1)/(100 + 1), capped.
+		assert.InDelta(t, before, th.Probability(), 1e-9, "the late success erased the current bucket")
+	})
+}

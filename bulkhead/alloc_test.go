@@ -1,0 +1,27 @@
+package bulkhead_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/stretchr/testify/assert"
+)
+
+// The success path of every kind allocates nothing, alone and as a stage
+// of a pipeline.
+func TestSuccessPathsAllocateNothing(t *testing.T) {
+	ctx := context.Background()
+	for name, p := range map[string]bulwark.Policy{
+		"Bulkhead":       bulkhead.New(8),
+		"Adaptive":       bulkhead.NewAdaptive(bulkhead.Vegas()),
+		"Throttler":      bulkhead.NewThrottler(),
+		"zero Throttler": &bulkhead.Throttler{},
+	} {
+		pipe := bulwark.New(p)
+		for _, q := range []bulwark.Policy{p, pipe} {
+			assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = q.Execute(ctx, nop) }), name)
+		}
+	}
+}
