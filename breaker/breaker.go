@@ -2,9 +2,9 @@ package breaker
 
 import (
 	"context"
-	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +12,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/clock"
 	"github.com/bulwark-go/bulwark/internal/counter"
+	"github.com/bulwark-go/bulwark/internal/observe"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -46,12 +47,22 @@ func (s State) String() string {
 	return "unknown"
 }
 
-// The state word packs the state (low 3 bits) with a generation that every
-// transition increments, so that a result can tell whether the state it was
-// admitted under still holds.
-const stateBits = 3
+// The state word packs the state (low 3 bits) with a ready bit, set once
+// the breaker is configured (by New, or by the first use of a zero
+// Breaker), and a generation that every transition increments, so that a
+// result can tell whether the state it was admitted under still holds.
+const (
+	stateMask = 1<<3 - 1
+	readyBit  = 1 << 3
+	genShift  = 4
 
-func stateOf(w uint64) State { return State(w & (1<<stateBits - 1)) }
+	// passMask admits a call in one test: the word of a ready breaker that
+	// is Closed (0) or Disabled (4), the two states whose low two bits are
+	// clear, and no other, matches passMask with only readyBit set.
+	passMask = readyBit | 3
+)
+
+func stateOf(w uint64) State { return State(w & stateMask) }
 
 // Reasons of state changes, in Event.Reason.
 const (
@@ -93,21 +104,30 @@ type openError struct {
 
 func (e *openError) RetryAfter() time.Duration { return max(0, e.until-e.b.sinceEpoch()) }
 
-// Breaker is a circuit breaker. See the package documentation. It is safe
-// for concurrent use.
+// Breaker is a circuit breaker: see the package documentation. Build one
+// with New; Execute is the method most callers want, Acquire serves code
+// that cannot hand over a function.
+//
+// The zero value is a Breaker with New's defaults: five failures in a row
+// open it for 60s, after which one probe's success closes it. It is
+// configured on its first use, reports to the global meter provider and
+// has no name and no observer. A Breaker is safe for concurrent use; it
+// must not be copied after first use.
 type Breaker struct {
+	// Read by every call.
+	word    atomic.Uint64   // generation<<genShift | readyBit | state
+	consec  atomic.Int64    // consecutive failures while closed
+	calls   counter.Striped // one slot per bulwark.Outcome
+	fast    bool            // no window: a success or an ignored outcome in closed state takes no lock
+	timed   bool            // the slow rule needs each call's duration
+	timeWin bool            // the window needs the time of each outcome
+
 	cfg      config
 	clock    clock.Clock
 	epoch    time.Time
 	reporter *bulwark.Reporter
-	fast     bool // no window: a success or an ignored outcome in closed state takes no lock
-	timed    bool // the slow rule needs each call's duration
-	timeWin  bool // the window needs the time of each outcome
-
-	word    atomic.Uint64 // generation<<stateBits | state
-	consec  atomic.Int64  // consecutive failures while closed
-	openErr atomic.Pointer[openError]
-	calls   [4]counter.Striped // by bulwark.Outcome
+	openErr  atomic.Pointer[openError]
+	series   atomic.Pointer[series] // built at the first collection
 
 	mu        sync.Mutex
 	win       window
@@ -115,7 +135,8 @@ type Breaker struct {
 	admitted  int // probes admitted in this half-open period
 	succeeded int
 	failed    int
-	timer     clock.Timer
+	waiting   []*Permit    // two-step probes of this half-open period not yet reported, oldest first
+	timer     clock.Timer  // the open period's end, or the oldest waiting probe's max wait
 	lastNext  bulwark.Next // where the last transition was reported, for timer-driven ones
 }
 
@@ -126,14 +147,19 @@ var _ bulwark.Stage = (*Breaker)(nil)
 // success closes it. It panics, naming the option and the value, if the
 // configuration is invalid.
 func New(opts ...Option) *Breaker {
-	c := newConfig(opts)
-	b := &Breaker{
-		cfg:      c,
-		clock:    c.clock,
-		reporter: c.tel.Reporter("breaker"),
-		timed:    c.slowThreshold > 0,
-		timeWin:  c.timeSpan > 0,
-	}
+	b := &Breaker{}
+	b.setup(newConfig(opts))
+	return b
+}
+
+// setup configures b and marks it ready. The ready word is stored last:
+// a call that reads it sees the configuration.
+func (b *Breaker) setup(c config) {
+	b.cfg = c
+	b.clock = c.clock
+	b.reporter = c.tel.Reporter("breaker")
+	b.timed = c.slowThreshold > 0
+	b.timeWin = c.timeSpan > 0
 	b.epoch = b.clock.Now()
 	switch {
 	case c.countWindow > 0:
@@ -143,18 +169,33 @@ func New(opts ...Option) *Breaker {
 	}
 	b.fast = b.win == nil
 	b.observe()
-	return b
+	b.word.Store(readyBit | uint64(Closed))
+}
+
+// ready configures a zero Breaker with New's defaults on its first use.
+// The check costs nothing on the call path: a word without readyBit takes
+// the same branch as a state that is not closed.
+func (b *Breaker) ready() {
+	if b.word.Load()&readyBit != 0 {
+		return
+	}
+	b.mu.Lock()
+	if b.word.Load()&readyBit == 0 {
+		b.setup(newConfig(nil))
+	}
+	b.mu.Unlock()
 }
 
 func (b *Breaker) sinceEpoch() time.Duration { return b.clock.Since(b.epoch) }
 
-// State returns the breaker's state. An open breaker becomes half-open, by
-// a timer, the moment its open duration ends.
+// State returns the breaker's state. An open breaker becomes half-open the
+// moment its open duration ends, by a timer, or by the first call after it
+// if the timer has not run yet.
 func (b *Breaker) State() State { return stateOf(b.word.Load()) }
 
 // Execute runs fn if the breaker admits it and records its outcome. A
 // rejection returns an error matching ErrOpen without running fn. A panic
-// in fn is recorded as a failure and propagates.
+// in fn is recorded as a failure and propagates unchanged.
 func (b *Breaker) Execute(ctx context.Context, fn func(context.Context) error) error {
 	if ctx == nil {
 		return bulwark.ErrNilContext
@@ -175,7 +216,7 @@ func (b *Breaker) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 // the hop through the end of a chain.
 func (b *Breaker) execute(ctx context.Context, next bulwark.Next, fn func(context.Context) error) (err error) {
 	w := b.word.Load()
-	if s := stateOf(w); s != Closed && s != Disabled {
+	if w&passMask != readyBit {
 		if w, err = b.admit(ctx, next, w); err != nil {
 			return err
 		}
@@ -185,42 +226,56 @@ func (b *Breaker) execute(ctx context.Context, next bulwark.Next, fn func(contex
 		start = b.sinceEpoch()
 	}
 	// pending holds w, marked, until fn returns: if it is still set when
-	// the deferred call runs, fn panicked. One word keeps the defer cheap.
-	pending := w | panicMark
+	// the deferred call runs, fn panicked.
+	pending := inflight{w: w | panicMark, ctx: &ctx, next: &next}
 	defer b.recordPanic(&pending)
 	if fn != nil {
 		err = fn(ctx)
 	} else {
 		err = next.Run(ctx)
 	}
-	pending = 0
+	pending.w = 0
 	if err == nil && b.fast && stateOf(w) != HalfOpen {
 		// The common case, inline: no lock, and no write but the striped
 		// count unless a failure streak ends, so cores do not trade a
 		// cache line.
-		b.calls[bulwark.OutcomeSuccess].Add(1)
+		b.calls.AddAt(int(bulwark.OutcomeSuccess), 1)
 		if b.consec.Load() != 0 {
 			b.endStreak(w)
 		}
 		return nil
 	}
-	b.record(ctx, next, w, start, b.classify(ctx, err))
+	b.emit(ctx, next, b.record(next, w, start, b.cfg.rules.Classify(ctx, err), nil))
 	return err
+}
+
+// inflight is what the deferred call needs to record a panic. It points
+// at the call's context and Next rather than copying them: a deferred
+// call's arguments are stored on every call, panic or not, and one pointer
+// is the cheapest to store.
+type inflight struct {
+	w    uint64 // the call's state word, marked, until fn returns
+	ctx  *context.Context
+	next *bulwark.Next
 }
 
 // panicMark sets a bit that no state word uses, so that a pending word is
 // never zero.
 const panicMark = 1 << 63
 
-// recordPanic records a failure for a call that panicked (*pending is still
-// set); the panic goes on. It takes one argument because a deferred call's
-// arguments are stored on every call, panic or not: a transition it causes
-// is reported without the call's span and pipeline.
-func (b *Breaker) recordPanic(pending *uint64) {
-	if *pending != 0 {
-		b.record(context.Background(), bulwark.Next{}, *pending&^panicMark, 0, bulwark.OutcomeFailure)
+// recordPanic records a failure for a call that panicked (c.w is still
+// set), with no duration: a panic is never a slow call. The transition it
+// causes is reported in the call's span and pipeline; the panic goes on
+// unchanged, and an observer's panic on that transition is dropped (see
+// emitDetached).
+func (b *Breaker) recordPanic(c *inflight) {
+	if c.w != 0 {
+		b.emitDetached(*c.ctx, *c.next, b.record(*c.next, c.w&^panicMark, unmeasured, bulwark.OutcomeFailure, nil))
 	}
 }
+
+// unmeasured is the start of a call whose duration does not count.
+const unmeasured time.Duration = -1
 
 // endStreak resets the failure streak after a success, unless the state
 // changed since the call was admitted.
@@ -230,10 +285,15 @@ func (b *Breaker) endStreak(w uint64) {
 	}
 }
 
-// admit decides on a call when the breaker is not closed: it returns the
-// state word the call runs under, or the rejection.
+// admit decides on a call when the breaker is not closed, or not ready: it
+// returns the state word the call runs under, or the rejection.
 func (b *Breaker) admit(ctx context.Context, next bulwark.Next, w uint64) (uint64, error) {
 	for {
+		if w&readyBit == 0 {
+			b.ready()
+			w = b.word.Load()
+			continue
+		}
 		switch stateOf(w) {
 		case Closed, Disabled:
 			return w, nil
@@ -252,68 +312,71 @@ func (b *Breaker) admit(ctx context.Context, next bulwark.Next, w uint64) (uint6
 			b.mu.Unlock()
 			return w, nil
 		case Open:
-			if e := b.openErr.Load(); e != nil {
+			// setLocked publishes the period's error before its word.
+			e := b.openErr.Load()
+			if b.sinceEpoch() < e.until {
 				return 0, b.reject(ctx, next, e)
 			}
-			return 0, b.reject(ctx, next, ErrOpen)
+			w = b.endOpen(ctx, next, w)
 		default:
 			return 0, b.reject(ctx, next, errIsolated)
 		}
 	}
 }
 
+// endOpen makes an open breaker whose open time has passed half-open
+// without waiting for its timer, which may run late on a loaded machine:
+// a caller that waited out the RetryAfter hint is admitted. It returns the
+// state word after.
+func (b *Breaker) endOpen(ctx context.Context, next bulwark.Next, w uint64) uint64 {
+	b.mu.Lock()
+	var ch change
+	if b.word.Load() == w {
+		ch = b.setLocked(HalfOpen, ReasonOpenElapsed)
+		b.lastNext = next.Detach()
+	}
+	w = b.word.Load()
+	b.mu.Unlock()
+	b.emit(ctx, next, ch)
+	return w
+}
+
 func (b *Breaker) reject(ctx context.Context, next bulwark.Next, err error) error {
-	b.calls[bulwark.OutcomeRejected].Add(1)
+	b.calls.AddAt(int(bulwark.OutcomeRejected), 1)
 	if b.reporter.Listening(ctx, next) {
 		b.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Reason: stateOf(b.word.Load()).String(), Err: err})
 	}
 	return err
 }
 
-// classify turns a call's error into an outcome.
-func (b *Breaker) classify(ctx context.Context, err error) bulwark.Outcome {
-	switch {
-	case err == nil:
-		return bulwark.OutcomeSuccess
-	case bulwark.CallerCanceled(ctx, err):
-		return bulwark.OutcomeIgnored
-	case b.cfg.ignoreIf != nil && b.cfg.ignoreIf(err):
-		return bulwark.OutcomeIgnored
-	case b.cfg.failureIf != nil:
-		if b.cfg.failureIf(err) {
-			return bulwark.OutcomeFailure
-		}
-		return bulwark.OutcomeSuccess
-	case errors.Is(err, bulwark.ErrRejected) && !errors.Is(err, context.DeadlineExceeded):
-		return bulwark.OutcomeIgnored // another policy refused the call locally
-	default:
-		return bulwark.OutcomeFailure
-	}
-}
-
-// record applies the outcome of a call admitted under state word w.
-func (b *Breaker) record(ctx context.Context, next bulwark.Next, w uint64, start time.Duration, o bulwark.Outcome) {
-	b.calls[o].Add(1)
+// record applies the outcome of a call admitted under state word w, which
+// started at start (unmeasured for a panic), and returns the transition
+// to report. p is the call's Permit, if it has one.
+func (b *Breaker) record(next bulwark.Next, w uint64, start time.Duration, o bulwark.Outcome, p *Permit) change {
+	b.calls.AddAt(int(o), 1)
 	s := stateOf(w)
 	if s != HalfOpen {
 		if o == bulwark.OutcomeIgnored {
-			return
+			return change{}
 		}
 		if o == bulwark.OutcomeSuccess && b.fast {
 			if b.consec.Load() != 0 {
 				b.endStreak(w)
 			}
-			return
+			return change{}
 		}
 	}
-	slow := b.timed && o != bulwark.OutcomeIgnored && b.sinceEpoch()-start > b.cfg.slowThreshold
+	slow := b.timed && start != unmeasured && o != bulwark.OutcomeIgnored && b.sinceEpoch()-start > b.cfg.slowThreshold
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.word.Load() != w {
-		b.mu.Unlock() // admitted under a state that has since changed: dropped
-		return
+		return change{} // admitted under a state that has since changed: dropped
 	}
 	var ch change
 	if s == HalfOpen {
+		if p != nil {
+			b.unwatchLocked(p)
+		}
 		ch = b.recordProbeLocked(o)
 	} else {
 		ch = b.recordClosedLocked(o == bulwark.OutcomeFailure, slow, s == Disabled)
@@ -321,8 +384,7 @@ func (b *Breaker) record(ctx context.Context, next bulwark.Next, w uint64, start
 	if ch.changed() {
 		b.lastNext = next.Detach()
 	}
-	b.mu.Unlock()
-	b.emit(ctx, next, ch)
+	return ch
 }
 
 // recordClosedLocked records an outcome in closed (or disabled) state and
@@ -384,6 +446,42 @@ func (b *Breaker) recordProbeLocked(o bulwark.Outcome) change {
 	return change{}
 }
 
+// watch starts the half-open max wait of p, a two-step probe admitted
+// under p.w. Probes under Execute are not watched: they always report.
+func (b *Breaker) watch(p *Permit) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p.start = b.sinceEpoch()
+	if b.word.Load() != p.w {
+		return // the period has ended: the permit's report will be dropped
+	}
+	b.waiting = append(b.waiting, p)
+	if b.timer == nil {
+		b.armLocked(b.cfg.halfOpenWait)
+	}
+}
+
+// unwatchLocked ends the max wait of a probe that reported. The timer,
+// armed for the oldest waiting probe, is stopped once none waits; when a
+// younger one still waits, it re-arms itself when it fires. It requires
+// b.mu held.
+func (b *Breaker) unwatchLocked(p *Permit) {
+	if i := slices.Index(b.waiting, p); i >= 0 {
+		b.waiting = slices.Delete(b.waiting, i, i+1)
+	}
+	if len(b.waiting) == 0 && b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+}
+
+// armLocked arms the timer of the current generation. The timer holds the
+// breaker while it is pending, and no longer. It requires b.mu held.
+func (b *Breaker) armLocked(d time.Duration) {
+	gen := b.word.Load() >> genShift
+	b.timer = b.clock.AfterFunc(d, func() { b.onTimer(gen) })
+}
+
 // change is a state transition to report once the lock is released.
 type change struct {
 	from, to State
@@ -393,11 +491,11 @@ type change struct {
 func (c change) changed() bool { return c.reason != "" }
 
 // setLocked moves the breaker to state to and arms what the new state
-// needs. It requires b.mu held.
+// needs: a timer for the end of an open period, nothing for half-open
+// (its first probe may come at any time). It requires b.mu held.
 func (b *Breaker) setLocked(to State, reason string) change {
 	w := b.word.Load()
-	gen := w>>stateBits + 1
-	b.word.Store(gen<<stateBits | uint64(to))
+	gen := w>>genShift + 1
 	if b.timer != nil {
 		b.timer.Stop()
 		b.timer = nil
@@ -406,56 +504,92 @@ func (b *Breaker) setLocked(to State, reason string) change {
 	if b.win != nil {
 		b.win.reset()
 	}
+	clear(b.waiting)
+	b.waiting = b.waiting[:0]
+	var d time.Duration
 	switch to {
 	case Open:
-		d := b.openDurationLocked()
+		d = b.openDurationLocked()
 		b.reopens++
-		b.openErr.Store(&openError{rejection: rejection{msg: "bulwark/breaker: open"}, b: b, until: b.sinceEpoch() + d})
-		b.timer = b.clock.AfterFunc(d, func() { b.onTimer(gen) })
+		// Stored before the word, so that a call that sees this open
+		// period sees its deadline.
+		b.openErr.Store(&openError{rejection: rejection{msg: "bulwark/breaker: open"}, b: b, until: addSat(b.sinceEpoch(), d)})
 	case HalfOpen:
 		b.admitted, b.succeeded, b.failed = 0, 0, 0
-		b.timer = b.clock.AfterFunc(b.cfg.halfOpenWait, func() { b.onTimer(gen) })
 	default:
 		b.reopens = 0
+	}
+	b.word.Store(gen<<genShift | readyBit | uint64(to))
+	if to == Open {
+		b.armLocked(d)
 	}
 	return change{from: stateOf(w), to: to, reason: reason}
 }
 
-// openDurationLocked is the duration of the next open period. It requires
-// b.mu held.
+// openDurationLocked is the duration of the next open period, saturated at
+// the largest Duration. It requires b.mu held.
 func (b *Breaker) openDurationLocked() time.Duration {
 	d := b.cfg.openDuration
 	if b.cfg.backoffFactor > 0 && b.reopens > 0 {
-		f := float64(d) * math.Pow(b.cfg.backoffFactor, float64(b.reopens))
-		if f >= float64(b.cfg.backoffMax) {
-			d = b.cfg.backoffMax
-		} else {
-			d = time.Duration(f)
-		}
+		d = min(scale(d, math.Pow(b.cfg.backoffFactor, float64(b.reopens))), b.cfg.backoffMax)
 	}
 	if b.cfg.jitter > 0 {
-		d = time.Duration(float64(d) * (1 + b.cfg.jitter*(2*rand.Float64()-1)))
+		d = scale(d, 1+b.cfg.jitter*(2*rand.Float64()-1))
 	}
 	return max(d, 1)
 }
 
-// onTimer ends an open period, or a half-open one whose probes did not
-// decide in time, if the breaker is still in the generation that armed it.
+// scale returns d·f for f >= 0, saturated at the largest Duration.
+func scale(d time.Duration, f float64) time.Duration {
+	v := float64(d) * f
+	if v >= math.MaxInt64 { // float64(MaxInt64) is 2⁶³, beyond it
+		return math.MaxInt64
+	}
+	return time.Duration(v)
+}
+
+// addSat returns a+d for d >= 0, saturated at the largest Duration.
+func addSat(a, d time.Duration) time.Duration {
+	if a > math.MaxInt64-d {
+		return math.MaxInt64
+	}
+	return a + d
+}
+
+// onTimer ends an open period, or a half-open one whose oldest waiting
+// two-step probe has not reported within the max wait, if the breaker is
+// still in the generation that armed it. It runs on the timer's goroutine.
 func (b *Breaker) onTimer(gen uint64) {
 	b.mu.Lock()
 	w := b.word.Load()
 	var ch change
-	if w>>stateBits == gen {
+	if w>>genShift == gen {
 		switch stateOf(w) {
 		case Open:
 			ch = b.setLocked(HalfOpen, ReasonOpenElapsed)
 		case HalfOpen:
-			ch = b.setLocked(Open, ReasonHalfOpenTimeout)
+			ch = b.expireLocked()
 		}
 	}
 	next := b.lastNext
 	b.mu.Unlock()
-	b.emit(context.Background(), next, ch)
+	b.emitDetached(context.Background(), next, ch)
+}
+
+// expireLocked reopens the half-open breaker if its oldest waiting probe
+// has waited the max wait, which reclaims the slots of permits that never
+// report; else it re-arms the timer for that probe. It requires b.mu held.
+func (b *Breaker) expireLocked() change {
+	b.timer = nil
+	if len(b.waiting) == 0 {
+		return change{}
+	}
+	waited := b.sinceEpoch() - b.waiting[0].start
+	if waited >= b.cfg.halfOpenWait {
+		return b.setLocked(Open, ReasonHalfOpenTimeout)
+	}
+	b.armLocked(b.cfg.halfOpenWait - waited)
+	return change{}
 }
 
 func (b *Breaker) emit(ctx context.Context, next bulwark.Next, ch change) {
@@ -467,24 +601,50 @@ func (b *Breaker) emit(ctx context.Context, next bulwark.Next, ch change) {
 	})
 }
 
-// force moves the breaker to state to, whatever its state, and reports it.
+// emitDetached reports a transition that no caller can be handed an
+// observer's panic for: on the timer's goroutine, where a panic would end
+// the process, and while a call's own panic unwinds, which must reach its
+// caller unchanged. An observer's panic there is dropped, after the
+// transition completed; the observers after it miss that one event.
+func (b *Breaker) emitDetached(ctx context.Context, next bulwark.Next, ch change) {
+	if !ch.changed() {
+		return
+	}
+	defer func() { _ = recover() }()
+	b.emit(ctx, next, ch)
+}
+
+// force moves the breaker to state to, whatever its state, and reports the
+// transition. Forcing the state it is in reports nothing: Isolate and
+// Disable do nothing more, Reset still forgets what the closed breaker
+// recorded.
 func (b *Breaker) force(to State, reason string) {
+	b.ready()
 	b.mu.Lock()
-	ch := b.setLocked(to, reason)
+	from := stateOf(b.word.Load())
+	var ch change
+	if from != to {
+		ch = b.setLocked(to, reason)
+	} else if to == Closed {
+		b.setLocked(Closed, reason)
+	}
 	next := b.lastNext
 	b.mu.Unlock()
 	b.emit(context.Background(), next, ch)
 }
 
 // Isolate forces the breaker open until Reset: every call is rejected with
-// an error matching ErrOpen, which carries no retry hint.
+// an error matching ErrOpen, which carries no retry hint. Isolating an
+// isolated breaker does nothing.
 func (b *Breaker) Isolate() { b.force(Isolated, ReasonIsolate) }
 
 // Disable makes the breaker let every call through, still recording
-// outcomes, until Reset.
+// outcomes, until Reset. Disabling a disabled breaker does nothing.
 func (b *Breaker) Disable() { b.force(Disabled, ReasonDisable) }
 
-// Reset closes the breaker and forgets everything it recorded.
+// Reset closes the breaker and forgets everything it recorded; results of
+// calls admitted before it are dropped. Resetting a closed breaker
+// forgets, but reports no transition.
 func (b *Breaker) Reset() { b.force(Closed, ReasonReset) }
 
 // Snapshot is what a Breaker knows at one moment.
@@ -508,6 +668,7 @@ type Snapshot struct {
 
 // Snapshot returns the breaker's state and counts.
 func (b *Breaker) Snapshot() Snapshot {
+	b.ready()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	w := b.word.Load()
@@ -524,51 +685,74 @@ func (b *Breaker) Snapshot() Snapshot {
 		}
 	}
 	if s.State == Open {
-		if e := b.openErr.Load(); e != nil {
-			s.UntilHalfOpen = e.RetryAfter()
-		}
+		s.UntilHalfOpen = b.openErr.Load().RetryAfter()
 	}
 	if s.State == HalfOpen {
 		s.ProbesAdmitted, s.ProbeSuccesses, s.ProbeFailures = b.admitted, b.succeeded, b.failed
 	}
 	for o := range s.Totals {
-		s.Totals[o] = b.calls[o].Load()
+		s.Totals[o] = b.calls.LoadAt(o)
 	}
 	return s
 }
 
-// observe registers the breaker's observable instruments: bulwark.calls
-// and bulwark.breaker.state.
+// MetricState is the observable gauge of breaker states.
+const MetricState = "bulwark.breaker.state"
+
+// series is the attribute sets of the breaker's observable series, built
+// at the first collection: without an SDK there is none, and a breaker
+// does not carry them.
+type series struct {
+	calls  [4]metric.ObserveOption
+	states [numStates]metric.ObserveOption
+}
+
+// observe registers the breaker's observable instruments, bulwark.calls by
+// outcome and bulwark.breaker.state, through observe.Register, which holds
+// the breaker weakly: a dropped breaker is collected and its callback
+// unregistered.
 func (b *Breaker) observe() {
-	b.reporter.ObserveCalls(func() (n [4]int64) {
-		for o := range n {
-			n[o] = b.calls[o].Load()
-		}
-		return n
-	})
 	m := b.reporter.Meter()
-	g, err := m.Int64ObservableGauge(MetricState,
+	calls, err := m.Int64ObservableCounter(bulwark.MetricCalls,
+		metric.WithDescription("Calls through a bulwark policy, by outcome."),
+		metric.WithUnit("{call}"))
+	if err != nil {
+		return
+	}
+	state, err := m.Int64ObservableGauge(MetricState,
 		metric.WithDescription("State of a bulwark circuit breaker: 1 for the current state, 0 for the others."),
 		metric.WithUnit("{state}"))
 	if err != nil {
 		return
 	}
-	var opts [numStates]metric.ObserveOption
-	for s := range opts {
-		opts[s] = metric.WithAttributeSet(attribute.NewSet(append(b.reporter.Attributes(), bulwark.AttrState.String(State(s).String()))...))
-	}
-	_, _ = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	observe.Register(m, b, func(b *Breaker, o metric.Observer) {
+		sr := b.seriesOf()
+		for i := range sr.calls {
+			o.ObserveInt64(calls, b.calls.LoadAt(i), sr.calls[i])
+		}
 		cur := b.State()
-		for s := range opts {
+		for s := range sr.states {
 			var v int64
 			if State(s) == cur {
 				v = 1
 			}
-			o.ObserveInt64(g, v, opts[s])
+			o.ObserveInt64(state, v, sr.states[s])
 		}
-		return nil
-	}, g)
+	}, calls, state)
 }
 
-// MetricState is the observable gauge of breaker states.
-const MetricState = "bulwark.breaker.state"
+func (b *Breaker) seriesOf() *series {
+	if sr := b.series.Load(); sr != nil {
+		return sr
+	}
+	sr := &series{}
+	attrs := b.reporter.Attributes()
+	for o := range sr.calls {
+		sr.calls[o] = metric.WithAttributeSet(attribute.NewSet(append(attrs, bulwark.AttrOutcome.String(bulwark.Outcome(o).String()))...))
+	}
+	for s := range sr.states {
+		sr.states[s] = metric.WithAttributeSet(attribute.NewSet(append(attrs, bulwark.AttrState.String(State(s).String()))...))
+	}
+	b.series.CompareAndSwap(nil, sr)
+	return b.series.Load()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -347,10 +348,14 @@ func TestClassification(t *testing.T) {
 		failure bool
 	}{
 		{"an error", context.Background(), errDep, nil, true},
-		{"a permanent error", context.Background(), bulwark.Permanent(errDep), nil, true},
+		{"a permanent error: the dependency answered", context.Background(), bulwark.Permanent(errDep), nil, false},
 		{"the caller's cancellation", canceled, context.Canceled, nil, false},
 		{"a timeout of an inner policy", context.Background(), timeout.ErrTimeout, nil, true},
 		{"a local rejection of another policy", context.Background(), fmt.Errorf("full: %w", bulwark.ErrRejected), nil, false},
+		{"a local rejection with a hint", context.Background(), bulwark.WithRetryAfter(fmt.Errorf("limited: %w", bulwark.ErrRejected), time.Second), nil, false},
+		{"a local rejection FailureIf accepts", context.Background(), fmt.Errorf("full: %w", bulwark.ErrRejected), []breaker.Option{breaker.WithFailureIf(func(error) bool { return true })}, false},
+		{"the caller's cancellation FailureIf accepts", canceled, context.Canceled, []breaker.Option{breaker.WithFailureIf(func(error) bool { return true })}, false},
+		{"a permanent error by predicate", context.Background(), bulwark.Permanent(errDep), []breaker.Option{breaker.WithFailureIf(func(error) bool { return true })}, true},
 		{"server pushback (a retry hint)", context.Background(), bulwark.WithRetryAfter(errDep, time.Second), nil, true},
 		{"an ignored error", context.Background(), errBad, []breaker.Option{breaker.WithIgnoreIf(func(err error) bool { return err == errBad })}, false},
 		{"not a failure by predicate", context.Background(), errBad, []breaker.Option{breaker.WithFailureIf(func(err error) bool { return err != errBad })}, false},
@@ -447,13 +452,16 @@ func TestStateNames(t *testing.T) {
 
 func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 	cases := map[string]func(){
-		"bulwark/breaker: WithConsecutiveFailures: n must be >= 1, got 0":             func() { breaker.WithConsecutiveFailures(0) },
-		"bulwark/breaker: WithFailureRatio: ratio must be in (0, 1], got 1.5":         func() { breaker.WithFailureRatio(1.5) },
-		"bulwark/breaker: WithFailureRatio: ratio must be in (0, 1], got 0":           func() { breaker.WithFailureRatio(0) },
-		"bulwark/breaker: WithFailureRatio: ratio must be in (0, 1], got NaN":         func() { breaker.WithFailureRatio(nan()) },
-		"bulwark/breaker: WithSlowCalls: threshold must be > 0, got -1s":              func() { breaker.WithSlowCalls(-time.Second, 0.5) },
-		"bulwark/breaker: WithSlowCalls: ratio must be in (0, 1], got -0.1":           func() { breaker.WithSlowCalls(time.Second, -0.1) },
-		"bulwark/breaker: WithCountWindow: n must be >= 1, got 0":                     func() { breaker.WithCountWindow(0) },
+		"bulwark/breaker: WithConsecutiveFailures: n must be >= 1, got 0":     func() { breaker.WithConsecutiveFailures(0) },
+		"bulwark/breaker: WithFailureRatio: ratio must be in (0, 1], got 1.5": func() { breaker.WithFailureRatio(1.5) },
+		"bulwark/breaker: WithFailureRatio: ratio must be in (0, 1], got 0":   func() { breaker.WithFailureRatio(0) },
+		"bulwark/breaker: WithFailureRatio: ratio must be in (0, 1], got NaN": func() { breaker.WithFailureRatio(nan()) },
+		"bulwark/breaker: WithSlowCalls: threshold must be > 0, got -1s":      func() { breaker.WithSlowCalls(-time.Second, 0.5) },
+		"bulwark/breaker: WithSlowCalls: ratio must be in (0, 1], got -0.1":   func() { breaker.WithSlowCalls(time.Second, -0.1) },
+		"bulwark/breaker: WithCountWindow: n must be in [1, 1048576], got 0":  func() { breaker.WithCountWindow(0) },
+		"bulwark/breaker: WithCountWindow: n must be in [1, 1048576], got 4611686018427387904": func() {
+			breaker.New(breaker.WithFailureRatio(0.5), breaker.WithCountWindow(1<<62))
+		},
 		"bulwark/breaker: WithTimeWindow: span must be > 0, got 0s":                   func() { breaker.WithTimeWindow(0, 10) },
 		"bulwark/breaker: WithTimeWindow: buckets must be in [1, 1000], got 0":        func() { breaker.WithTimeWindow(time.Second, 0) },
 		"bulwark/breaker: WithTimeWindow: span 5ns is shorter than 10 buckets of 1ns": func() { breaker.WithTimeWindow(5, 10) },
@@ -493,4 +501,67 @@ func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 		assert.PanicsWithValue(t, msg, f)
 	}
 	assert.NotNil(t, breaker.New(nil), "nil options are ignored")
+}
+
+// A panic is a failure, never a slow call: it has no duration to measure.
+func TestPanicIsNeverASlowCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := breaker.New(breaker.WithSlowCalls(100*time.Millisecond, 1), breaker.WithCountWindow(10))
+		time.Sleep(time.Second)
+		assert.Panics(t, func() {
+			_ = b.Execute(context.Background(), func(context.Context) error { panic("boom") })
+		})
+		s := b.Snapshot()
+		assert.Equal(t, 1, s.Calls)
+		assert.Equal(t, 1, s.Failures)
+		assert.Zero(t, s.SlowCalls)
+		assert.Equal(t, int64(1), s.Totals[bulwark.OutcomeFailure])
+	})
+}
+
+// Only real changes of state are events: Reset of a closed breaker and a
+// second Isolate or Disable report nothing. Reset still forgets what the
+// closed breaker recorded.
+func TestOnlyRealStateChangesAreReported(t *testing.T) {
+	var tr transitions
+	b := breaker.New(breaker.WithConsecutiveFailures(3), breaker.WithObserver(tr.observe))
+	run(b, "FF")
+	b.Reset()
+	assert.Zero(t, b.Snapshot().ConsecutiveFailures, "Reset forgets the streak")
+	run(b, "FF")
+	assert.Equal(t, breaker.Closed, b.State())
+	b.Isolate()
+	b.Isolate()
+	b.Disable()
+	b.Disable()
+	b.Reset()
+	b.Reset()
+	assert.Equal(t, []string{"closed>isolated:isolate", "isolated>disabled:disable", "disabled>closed:reset"}, tr.list())
+}
+
+func TestHugeOpenDurationNeverOverflows(t *testing.T) {
+	for _, opts := range [][]breaker.Option{
+		{breaker.WithOpenDuration(math.MaxInt64)},
+		{breaker.WithOpenDuration(math.MaxInt64), breaker.WithOpenJitter(0.5)},
+	} {
+		b := breaker.New(append(opts, breaker.WithConsecutiveFailures(1))...)
+		for range 20 {
+			run(b, "F")
+			assert.GreaterOrEqual(t, b.Snapshot().UntilHalfOpen, time.Duration(math.MaxInt64/2)-time.Hour)
+			assert.ErrorIs(t, b.Execute(context.Background(), nop), breaker.ErrOpen)
+			b.Reset()
+		}
+	}
+}
+
+func TestSuccessAndRejectionAllocateNothing(t *testing.T) {
+	b := breaker.New(breaker.WithOpenDuration(time.Hour))
+	ctx := context.Background()
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = b.Execute(ctx, nop) }), "closed success")
+	run(b, "FFFFF")
+	require.Equal(t, breaker.Open, b.State())
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = b.Execute(ctx, nop) }), "open rejection")
+	var z breaker.Breaker
+	_ = z.Execute(ctx, nop)
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = z.Execute(ctx, nop) }), "zero value, closed success")
 }

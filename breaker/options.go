@@ -7,6 +7,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/clock"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -38,8 +39,7 @@ type config struct {
 	probeRatio   float64 // or this share of the probes; 0: unset
 	halfOpenWait time.Duration
 
-	failureIf func(error) bool
-	ignoreIf  func(error) bool
+	rules outcome.Rules
 
 	tel   policyopt.Telemetry
 	clock clock.Clock
@@ -51,6 +51,10 @@ const (
 	defaultTimeMinCalls = 20
 	defaultOpenDuration = 60 * time.Second
 	defaultTimeBuckets  = 10
+
+	// maxCountWindow bounds WithCountWindow: the ring takes a byte a call,
+	// so the largest window costs 1 MiB a breaker.
+	maxCountWindow = 1 << 20
 )
 
 func panicf(option, format string, args ...any) {
@@ -96,12 +100,13 @@ func WithSlowCalls(threshold time.Duration, ratio float64) Option {
 	return optionFunc(func(c *config) { c.slowThreshold, c.slowRatio = threshold, ratio })
 }
 
-// WithCountWindow makes the ratio rules look at the last n calls.
-// Default: 100 calls when a ratio rule is set and no window is. It panics if
-// n < 1 or a time window is also set.
+// WithCountWindow makes the ratio rules look at the last n calls, which
+// costs a byte a call. Default: 100 calls when a ratio rule is set and no
+// window is. It panics unless 1 <= n <= 1<<20 (1,048,576), or if a time
+// window is also set.
 func WithCountWindow(n int) Option {
-	if n < 1 {
-		panicf("WithCountWindow", "n must be >= 1, got %d", n)
+	if n < 1 || n > maxCountWindow {
+		panicf("WithCountWindow", "n must be in [1, %d], got %d", maxCountWindow, n)
 	}
 	return optionFunc(func(c *config) { c.countWindow = n })
 }
@@ -199,9 +204,12 @@ func WithHalfOpenSuccessRatio(ratio float64) Option {
 	return optionFunc(func(c *config) { c.probeRatio, c.probeNeed = ratio, 0 })
 }
 
-// WithHalfOpenMaxWait reopens a half-open breaker whose probes have not
-// decided within d (probes that never report, permits never returned).
-// Default: the open duration. It panics if d <= 0.
+// WithHalfOpenMaxWait reopens a half-open breaker when a probe admitted
+// by Acquire has not reported its outcome with Done within d of its
+// admission, which frees the slots of permits that are never returned.
+// It does not apply to probes under Execute, which always report: a slow
+// probe decides by its outcome, however long it takes. Default: the open
+// duration. It panics if d <= 0.
 func WithHalfOpenMaxWait(d time.Duration) Option {
 	if d <= 0 {
 		panicf("WithHalfOpenMaxWait", "duration must be > 0, got %v", d)
@@ -209,27 +217,27 @@ func WithHalfOpenMaxWait(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.halfOpenWait = d })
 }
 
-// WithFailureIf decides which errors are failures; the others count as
-// successes. It is asked after the caller's cancellation and WithIgnoreIf
-// have been ruled out. Default: every error, except rejections by other
-// bulwark policies that are not timeouts (a full bulkhead is not the
-// dependency's failure; a timeout is). It panics if pred is nil.
+// WithFailureIf decides which errors are failures of the dependency; the
+// errors it declines count as successes. It is asked after the caller's
+// cancellation, local rejections by other bulwark policies
+// (bulwark.ErrRejected) and WithIgnoreIf, which it cannot turn into
+// failures. Default: every error not marked bulwark.Permanent is a
+// failure, a timeout included, as the outcome table in the bulwark package
+// doc says. It panics if pred is nil.
 func WithFailureIf(pred func(err error) bool) Option {
-	if pred == nil {
-		panicf("WithFailureIf", "predicate must not be nil")
-	}
-	return optionFunc(func(c *config) { c.failureIf = pred })
+	pred = outcome.FailureIf("breaker", pred)
+	return optionFunc(func(c *config) { c.rules.FailureIf = pred })
 }
 
 // WithIgnoreIf marks errors that are neither success nor failure (a bad
-// request from the client, say): they are not recorded, and an ignored
-// probe frees its half-open slot. Default: none besides the caller's own
-// cancellation, which is always ignored. It panics if pred is nil.
+// request the client should never have sent, say): they are not recorded,
+// and an ignored probe frees its half-open slot. Default: none beyond the
+// caller's cancellation and local rejections, which are always ignored, as
+// the outcome table in the bulwark package doc says. It panics if pred is
+// nil.
 func WithIgnoreIf(pred func(err error) bool) Option {
-	if pred == nil {
-		panicf("WithIgnoreIf", "predicate must not be nil")
-	}
-	return optionFunc(func(c *config) { c.ignoreIf = pred })
+	pred = outcome.IgnoreIf("breaker", pred)
+	return optionFunc(func(c *config) { c.rules.IgnoreIf = pred })
 }
 
 // WithName names the breaker in its events and metrics
@@ -302,7 +310,12 @@ func newConfig(opts []Option) config {
 	}
 	switch {
 	case c.probeRatio > 0:
-		c.probeNeed = int(math.Ceil(c.probeRatio * float64(c.probes)))
+		// Rounded up, and within [1, probes]: float64(probes) may round
+		// past the largest int.
+		c.probeNeed = c.probes
+		if need := math.Ceil(c.probeRatio * float64(c.probes)); need < float64(c.probes) {
+			c.probeNeed = max(int(need), 1)
+		}
 	case c.probeNeed == 0:
 		c.probeNeed = c.probes
 	case c.probeNeed > c.probes:

@@ -13,13 +13,15 @@ import (
 // with Done, once.
 //
 // A Permit cannot leak a half-open probe slot: a second Done is ignored,
-// and a Done that never comes is reclaimed when the half-open period ends
-// (WithHalfOpenMaxWait), after which a late Done is dropped. Acquiring a
-// permit allocates it (32 bytes); Execute allocates nothing.
+// and a half-open probe whose Done does not come within
+// WithHalfOpenMaxWait of its admission reopens the breaker, which frees
+// every slot; a late Done is then dropped. The Done of a nil or zero
+// Permit does nothing. Acquiring a permit allocates it (32 bytes); Execute
+// allocates nothing.
 type Permit struct {
 	b     *Breaker
 	w     uint64
-	start time.Duration
+	start time.Duration // since the epoch: admission, for the slow rule and the max wait
 	done  atomic.Bool
 }
 
@@ -28,14 +30,17 @@ type Permit struct {
 // error matching ErrOpen and a Permit whose Done does nothing.
 func (b *Breaker) Acquire(ctx context.Context) (*Permit, error) {
 	w := b.word.Load()
-	if s := stateOf(w); s != Closed && s != Disabled {
+	if w&passMask != readyBit {
 		var err error
 		if w, err = b.admit(ctx, bulwark.Next{}, w); err != nil {
 			return rejectedPermit, err
 		}
 	}
 	p := &Permit{b: b, w: w}
-	if b.timed {
+	switch {
+	case stateOf(w) == HalfOpen:
+		b.watch(p)
+	case b.timed:
 		p.start = b.sinceEpoch()
 	}
 	return p, nil
@@ -52,5 +57,6 @@ func (p *Permit) Done(ctx context.Context, err error) {
 	if p == nil || p.b == nil || !p.done.CompareAndSwap(false, true) {
 		return
 	}
-	p.b.record(ctx, bulwark.Next{}, p.w, p.start, p.b.classify(ctx, err))
+	b := p.b
+	b.emit(ctx, bulwark.Next{}, b.record(bulwark.Next{}, p.w, p.start, b.cfg.rules.Classify(ctx, err), p))
 }

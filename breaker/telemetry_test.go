@@ -84,3 +84,18 @@ func keys(s attribute.Set) []attribute.Key {
 	}
 	return k
 }
+
+// The transition a panicking call causes is added to that call's span.
+func TestPanicTripLandsOnTheCallsSpan(t *testing.T) {
+	sr, tp := otest.Tracing()
+	b := breaker.New(breaker.WithConsecutiveFailures(1))
+	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
+	assert.Panics(t, func() {
+		_ = b.Execute(ctx, func(context.Context) error { panic("boom") })
+	})
+	span.End()
+	events := sr.Ended()[0].Events()
+	require.Len(t, events, 1)
+	assert.Equal(t, "bulwark.breaker.state_change", events[0].Name)
+	assert.Contains(t, events[0].Attributes, bulwark.AttrStateTo.String("open"))
+}
