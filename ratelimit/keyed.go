@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
@@ -14,12 +15,18 @@ import (
 // Keyed gives each key (a tenant, a user, a client address, a route, read
 // from the call's context) a token bucket of its own. See the package
 // documentation for the memory bound and its accuracy trade-off.
+//
+// A Keyed limiter is safe for concurrent use. Its zero value has no limit:
+// its Execute runs nothing and returns an error matching ErrZeroValue.
+// Build one with NewKeyed.
 type Keyed struct {
-	limit    rate.Limit
-	burst    int
+	rule     rule
 	key      func(context.Context) string
+	epoch    time.Time
 	maxWait  time.Duration
-	idle     time.Duration
+	idle     int64 // ns
+	maxKeys  int64
+	keys     atomic.Int64 // remembered, plus those being added
 	seed     maphash.Seed
 	shards   []keyShard
 	reporter *bulwark.Reporter
@@ -33,14 +40,13 @@ type keyShard struct {
 	mu         sync.Mutex
 	keys       map[string]*keyEntry
 	head, tail *keyEntry // most and least recently used
-	max        int
-	_          [64]byte // keeps shards' locks on separate cache lines
+	_          [64]byte  // keeps shards' locks on separate cache lines
 }
 
 type keyEntry struct {
 	key        string
-	lim        *rate.Limiter
-	last       time.Time
+	state      int64 // the key's bucket, as rule.take reads it
+	last       int64 // last use, ns since the limiter's epoch
 	prev, next *keyEntry
 }
 
@@ -48,6 +54,9 @@ const (
 	defaultMaxKeys = 10000
 	defaultIdle    = 10 * time.Minute
 	maxShards      = 16
+	// minShardedKeys is the smallest cap spread over maxShards locks;
+	// below it one lock keeps the least-recently-used order exact.
+	minShardedKeys = 1024
 	// expireScan bounds how many idle keys one call forgets, so that no
 	// call pays for a long idle spell.
 	expireScan = 2
@@ -71,22 +80,14 @@ func NewKeyed(limit rate.Limit, burst int, key func(ctx context.Context) string,
 		c.idle = defaultIdle
 	}
 	n := 1
-	if c.maxKeys >= maxShards*64 {
+	if c.maxKeys >= minShardedKeys {
 		n = maxShards
 	}
-	k := &Keyed{
-		limit: limit, burst: burst, key: key, maxWait: c.maxWait, idle: c.idle,
-		seed: maphash.MakeSeed(), shards: make([]keyShard, n),
-		reporter: c.tel.Reporter("ratelimit"),
+	return &Keyed{
+		rule: newRule(limit, burst), key: key, epoch: time.Now(), maxWait: c.maxWait,
+		idle: int64(c.idle), maxKeys: int64(c.maxKeys), seed: maphash.MakeSeed(),
+		shards: make([]keyShard, n), reporter: c.tel.Reporter("ratelimit"),
 	}
-	for i := range k.shards {
-		k.shards[i].keys = make(map[string]*keyEntry)
-		k.shards[i].max = c.maxKeys / n
-		if i < c.maxKeys%n {
-			k.shards[i].max++
-		}
-	}
-	return k
 }
 
 // Execute runs fn if the bucket of the call's key has a token; otherwise
@@ -97,67 +98,133 @@ func (k *Keyed) Execute(ctx context.Context, fn func(context.Context) error) err
 
 // ExecuteStage implements bulwark.Stage.
 func (k *Keyed) ExecuteStage(ctx context.Context, next bulwark.Next) error {
-	now := time.Now()
-	lim := k.limiter(k.key(ctx), now)
-	if lim.AllowN(now, 1) {
+	if k.shards == nil {
+		return errZeroKeyed
+	}
+	if k.rule.kind == unlimited {
+		return next.Run(ctx) // no key needs a bucket
+	}
+	now := max(int64(time.Since(k.epoch)), 0)
+	key := k.key(ctx)
+	e, s := k.lookup(key, now) // locks s.mu
+	was := e.state
+	n, wait := k.rule.take(was, now)
+	if wait <= 0 {
+		e.state = n
+		s.mu.Unlock()
 		return next.Run(ctx)
 	}
-	wait, err := takeSlow(ctx, lim, k.maxWait, now)
-	if err != nil {
+	if !mayWait(ctx, k.epoch, now, k.maxWait, wait) {
+		s.mu.Unlock()
+		hint := k.rule.hintFor(wait)
+		k.rejected.Add(1)
+		err := rejection(hint)
+		// Counted per limiter, never per key: key values are unbounded.
+		k.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Delay: hint, Err: err})
 		return err
 	}
-	if wait >= 0 {
-		k.rejected.Add(1)
-		rerr := ErrLimited
-		if wait > 0 {
-			rerr = &limitedError{after: wait}
+	e.state = n
+	s.mu.Unlock()
+	if err := sleep(ctx, wait); err != nil {
+		s.mu.Lock()
+		if e.state == n { // nothing was taken after it: give it back
+			e.state = was
 		}
-		// Counted per limiter, never per key: key values are unbounded.
-		k.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Delay: wait, Err: rerr})
-		return rerr
+		s.mu.Unlock()
+		return err
 	}
 	return next.Run(ctx)
 }
 
-// limiter returns key's bucket, making it if needed, and marks it used at
-// now.
-func (k *Keyed) limiter(key string, now time.Time) *rate.Limiter {
-	s := &k.shards[0]
-	if len(k.shards) > 1 {
-		s = &k.shards[maphash.String(k.seed, key)%uint64(len(k.shards))]
+// shard returns the index of key's lock.
+func (k *Keyed) shard(key string) int {
+	if len(k.shards) == 1 {
+		return 0
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.expireLocked(now, k.idle)
-	e := s.keys[key]
-	if e == nil {
-		if len(s.keys) >= s.max {
-			s.removeLocked(s.tail)
-		}
-		e = &keyEntry{key: key, lim: rate.NewLimiter(k.limit, k.burst)}
-		s.keys[key] = e
-	} else {
-		s.unlinkLocked(e)
-	}
-	e.last = now
-	s.pushFrontLocked(e)
-	return e.lim
+	return int(maphash.String(k.seed, key) % uint64(len(k.shards)))
 }
 
-// expireLocked forgets up to expireScan keys idle longer than idle. It
-// requires s.mu held.
-func (s *keyShard) expireLocked(now time.Time, idle time.Duration) {
-	for range expireScan {
-		if s.tail == nil || now.Sub(s.tail.last) <= idle {
+// lookup returns key's entry, marked used at now, and its shard, whose
+// lock it holds; it makes the entry, full, if the key is not remembered.
+// Keys are evicted only to keep the count at maxKeys: the least recently
+// used of the shard's keys goes, or, when it has none, one of another
+// shard's.
+func (k *Keyed) lookup(key string, now int64) (*keyEntry, *keyShard) {
+	i := k.shard(key)
+	s := &k.shards[i]
+	s.mu.Lock()
+	k.expireLocked(s, now)
+	if e := s.keys[key]; e != nil {
+		k.touchLocked(s, e, now)
+		return e, s
+	}
+	if k.keys.Add(1) > k.maxKeys {
+		if s.tail != nil {
+			k.removeLocked(s, s.tail)
+		} else {
+			// Never two locks at once: s is released while another
+			// shard makes room.
+			s.mu.Unlock()
+			k.evictAfter(i)
+			s.mu.Lock()
+			if e := s.keys[key]; e != nil { // added meanwhile
+				k.keys.Add(-1)
+				k.touchLocked(s, e, now)
+				return e, s
+			}
+		}
+	}
+	if s.keys == nil {
+		s.keys = make(map[string]*keyEntry)
+	}
+	e := &keyEntry{key: key, state: k.rule.full(now), last: now}
+	s.keys[key] = e
+	s.pushFrontLocked(e)
+	return e, s
+}
+
+// evictAfter forgets the least recently used key of the first shard after
+// shard i that has one.
+func (k *Keyed) evictAfter(i int) {
+	for j := 1; j < len(k.shards); j++ {
+		o := &k.shards[(i+j)%len(k.shards)]
+		o.mu.Lock()
+		if o.tail != nil {
+			k.removeLocked(o, o.tail)
+			o.mu.Unlock()
 			return
 		}
-		s.removeLocked(s.tail)
+		o.mu.Unlock()
 	}
 }
 
-func (s *keyShard) removeLocked(e *keyEntry) {
+// expireLocked forgets up to expireScan keys of s idle longer than the
+// idle expiry whose buckets are full again: forgetting those changes
+// nothing a later call sees. It requires s.mu held.
+func (k *Keyed) expireLocked(s *keyShard, now int64) {
+	for range expireScan {
+		e := s.tail
+		if e == nil || now-e.last <= k.idle || !k.rule.isFull(e.state, now) {
+			return
+		}
+		k.removeLocked(s, e)
+	}
+}
+
+// removeLocked forgets e. It requires s.mu held.
+func (k *Keyed) removeLocked(s *keyShard, e *keyEntry) {
 	s.unlinkLocked(e)
 	delete(s.keys, e.key)
+	k.keys.Add(-1)
+}
+
+// touchLocked marks e used at now. It requires s.mu held.
+func (k *Keyed) touchLocked(s *keyShard, e *keyEntry, now int64) {
+	e.last = max(e.last, now)
+	if s.head != e {
+		s.unlinkLocked(e)
+		s.pushFrontLocked(e)
+	}
 }
 
 func (s *keyShard) unlinkLocked(e *keyEntry) {
@@ -205,23 +272,31 @@ type KeySnapshot struct {
 	Rejected int64 // rejected calls since creation, all keys together
 }
 
-// Snapshot returns the limiter's settings, its key count and its counts.
+// Snapshot returns the limiter's settings, its key count and its counts;
+// the zero KeySnapshot for the zero Keyed.
 func (k *Keyed) Snapshot() KeySnapshot {
-	return KeySnapshot{Limit: k.limit, Burst: k.burst, Keys: k.Len(), Rejected: k.rejected.Load()}
+	if k.shards == nil {
+		return KeySnapshot{}
+	}
+	return KeySnapshot{Limit: k.rule.limit, Burst: k.rule.burst, Keys: k.Len(), Rejected: k.rejected.Load()}
 }
 
 // Tokens returns the tokens in key's bucket, and false if the key is not
 // remembered. It does not mark the key used.
 func (k *Keyed) Tokens(key string) (float64, bool) {
-	s := &k.shards[0]
-	if len(k.shards) > 1 {
-		s = &k.shards[maphash.String(k.seed, key)%uint64(len(k.shards))]
+	if k.shards == nil {
+		return 0, false
 	}
+	s := &k.shards[k.shard(key)]
 	s.mu.Lock()
 	e := s.keys[key]
+	var state int64
+	if e != nil {
+		state = e.state
+	}
 	s.mu.Unlock()
 	if e == nil {
 		return 0, false
 	}
-	return e.lim.Tokens(), true
+	return k.rule.tokens(state, max(int64(time.Since(k.epoch)), 0)), true
 }

@@ -8,9 +8,11 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 )
 
 type tenantKey struct{}
@@ -105,4 +107,120 @@ func TestLeastRecentlyUsedKeyIsEvicted(t *testing.T) {
 	assert.False(t, ok, "b was used least recently")
 	_, ok = k.Tokens("a")
 	assert.True(t, ok)
+}
+
+// Below the cap nothing is evicted: 9,500 keys used in turn under a cap
+// of 10,000 keep their buckets, so no round gives any of them a fresh
+// burst.
+func TestKeysBelowTheCapKeepTheirBuckets(t *testing.T) {
+	const keys = 9500
+	k := ratelimit.NewKeyed(1e-6, 1, tenant, ratelimit.WithMaxKeys(10000))
+	ctxs := make([]context.Context, keys)
+	for i := range ctxs {
+		ctxs[i] = as("key-" + strconv.Itoa(i))
+	}
+	for i, ctx := range ctxs {
+		require.NoError(t, k.Execute(ctx, nop), "key %d: its first call has the burst", i)
+	}
+	for round := range 3 {
+		fresh := 0
+		for _, ctx := range ctxs {
+			if k.Execute(ctx, nop) == nil {
+				fresh++
+			}
+		}
+		assert.Zero(t, fresh, "round %d: keys that got a fresh burst", round)
+	}
+	assert.Equal(t, keys, k.Len())
+}
+
+// At the cap, a new key evicts one key, so the count stays at the cap.
+func TestTheCapIsWhatIsKept(t *testing.T) {
+	for _, maxKeys := range []int{3, 1000, 1024, 5000} {
+		k := ratelimit.NewKeyed(1e-6, 1, tenant, ratelimit.WithMaxKeys(maxKeys))
+		for i := range maxKeys {
+			require.NoError(t, k.Execute(as(strconv.Itoa(i)), nop))
+		}
+		assert.Equal(t, maxKeys, k.Len(), "all %d keys fit", maxKeys)
+		for i := range maxKeys {
+			_, ok := k.Tokens(strconv.Itoa(i))
+			require.True(t, ok, "key %d of %d was kept", i, maxKeys)
+		}
+		for i := range 3 * maxKeys {
+			_ = k.Execute(as("new-"+strconv.Itoa(i)), nop)
+			require.Equal(t, maxKeys, k.Len())
+		}
+	}
+}
+
+// An idle key is forgotten only once its bucket is full again, so that
+// forgetting it never hands out a fresh burst: a key of one token an hour
+// idle for the expiry keeps its empty bucket until the hour has passed.
+func TestIdleKeysAreForgottenOnlyOnceFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 100 keys fit in one lock's shard, where every call sweeps.
+		k := ratelimit.NewKeyed(rate.Every(time.Hour), 1, tenant,
+			ratelimit.WithIdleExpiry(time.Minute), ratelimit.WithMaxKeys(100))
+		require.NoError(t, k.Execute(as("a"), nop))
+		time.Sleep(30 * time.Minute)
+		require.NoError(t, k.Execute(as("b"), nop), "sweeps a, which is not full")
+		_, ok := k.Tokens("a")
+		assert.True(t, ok, "a idle 30 minutes is still owed half an hour")
+		assert.ErrorIs(t, k.Execute(as("a"), nop), ratelimit.ErrLimited, "and gets no fresh burst")
+		time.Sleep(61 * time.Minute)
+		require.NoError(t, k.Execute(as("c"), nop))
+		_, ok = k.Tokens("a")
+		assert.False(t, ok, "a is full and idle: forgotten")
+	})
+}
+
+func TestKeyedWaitsAndGivesBackACancelledWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := ratelimit.NewKeyed(10, 1, tenant, ratelimit.WithMaxWait(150*time.Millisecond))
+		require.NoError(t, k.Execute(as("a"), nop))
+		start := time.Now()
+		require.NoError(t, k.Execute(as("a"), nop))
+		assert.Equal(t, 100*time.Millisecond, time.Since(start), "waited for a's next token")
+		require.NoError(t, k.Execute(as("b"), nop), "b's bucket is its own")
+
+		ctx, cancel := context.WithCancel(as("a"))
+		time.AfterFunc(50*time.Millisecond, cancel)
+		assert.Equal(t, context.Canceled, k.Execute(ctx, nop))
+		tokens, _ := k.Tokens("a")
+		assert.InDelta(t, 0.5, tokens, 1e-9, "the cancelled wait gave its token back")
+
+		dl, cancel := context.WithTimeout(as("a"), 10*time.Millisecond)
+		defer cancel()
+		err := k.Execute(dl, nop)
+		assert.ErrorIs(t, err, ratelimit.ErrLimited, "the token comes after the deadline")
+		d, _ := bulwark.RetryAfter(err)
+		assert.Equal(t, 50*time.Millisecond, d)
+	})
+}
+
+// Many goroutines on one key, on the real clock: the key's bucket keeps
+// the bound, waits included.
+func TestKeyedUnderRealContentionKeepsTheBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 24 goroutines for 300ms")
+	}
+	const limit, burst = 200, 5
+	start := time.Now()
+	k := ratelimit.NewKeyed(limit, burst, func(context.Context) string { return "hot" },
+		ratelimit.WithMaxWait(40*time.Millisecond))
+	ld := hammer(k, 24, start, 300*time.Millisecond, func(time.Duration) {})
+	elapsed := time.Since(start)
+	bound := limit*elapsed.Seconds() + burst
+	t.Logf("admitted %d in %v, bound %.1f", ld.admitted.Load(), elapsed, bound)
+	assert.LessOrEqual(t, float64(ld.admitted.Load()), bound)
+	assert.Greater(t, ld.admitted.Load(), int64(burst))
+}
+
+// An unlimited keyed limiter needs no bucket per key: it remembers none.
+func TestUnlimitedKeyedRemembersNoKeys(t *testing.T) {
+	k := ratelimit.NewKeyed(rate.Inf, 0, tenant)
+	for i := range 100 {
+		require.NoError(t, k.Execute(as(strconv.Itoa(i)), nop))
+	}
+	assert.Zero(t, k.Len())
 }

@@ -2,8 +2,11 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
@@ -31,23 +34,71 @@ func (e *limitedError) Error() string {
 func (e *limitedError) Is(t error) bool           { return t == ErrLimited || t == bulwark.ErrRejected }
 func (e *limitedError) RetryAfter() time.Duration { return e.after }
 
-// Limiter is a token bucket, on golang.org/x/time/rate: limit tokens a
-// second, up to burst at once; the bucket starts full. See the package
-// documentation.
+// rejection is the error of a call rejected with the given hint (0: none).
+func rejection(hint time.Duration) error {
+	if hint > 0 {
+		return &limitedError{after: hint}
+	}
+	return ErrLimited
+}
+
+// ErrZeroValue is matched, with errors.Is, by the error the zero value of
+// Limiter, SlidingWindow or Keyed returns from Execute: it has no limit to
+// apply. It does not match bulwark.ErrRejected: it is a mistake in the
+// program, not a verdict on the call.
+var ErrZeroValue = errors.New("bulwark/ratelimit: a zero limiter has no limit; build it with New, NewSlidingWindow or NewKeyed")
+
+// zeroError names the zero type that was used.
+type zeroError struct{ typ, ctor string }
+
+func (e *zeroError) Error() string {
+	return "bulwark/ratelimit: a zero ratelimit." + e.typ + " has no limit; build it with ratelimit." + e.ctor
+}
+func (e *zeroError) Is(t error) bool { return t == ErrZeroValue }
+
+var (
+	errZeroLimiter error = &zeroError{"Limiter", "New"}
+	errZeroWindow  error = &zeroError{"SlidingWindow", "NewSlidingWindow"}
+	errZeroKeyed   error = &zeroError{"Keyed", "NewKeyed"}
+)
+
+// Limiter is a token bucket: limit tokens a second, up to burst at once;
+// the bucket starts full. A call takes a token or is rejected with an
+// error matching ErrLimited that says when one will be there; with
+// WithMaxWait it may wait for its token instead. Over any interval of
+// length t it admits at most limit × t + burst calls, however many
+// goroutines call it at once. See the package documentation.
+//
+// A Limiter is safe for concurrent use. Its zero value has no limit: its
+// Execute runs nothing and returns an error matching ErrZeroValue. Build
+// one with New.
 type Limiter struct {
-	lim      *rate.Limiter
+	b        atomic.Pointer[bucket]
+	epoch    time.Time // the bucket's clock counts from here
 	maxWait  time.Duration
 	reporter *bulwark.Reporter
 	rejected counter.Striped
+	mu       sync.Mutex // serializes SetLimit and SetBurst
+}
+
+// bucket is a rule and its state. SetLimit and SetBurst replace it: they
+// seal the old state, so that nothing more is taken from it, and point
+// next to its successor.
+type bucket struct {
+	rule
+	state atomic.Int64
+	next  atomic.Pointer[bucket]
 }
 
 var _ bulwark.Stage = (*Limiter)(nil)
 
+func badLimit(limit rate.Limit) bool { return math.IsNaN(float64(limit)) || limit < 0 }
+
 func checkLimit(option string, limit rate.Limit, burst int) {
-	if math.IsNaN(float64(limit)) || limit < 0 {
+	if badLimit(limit) {
 		panicf(option, "limit must be >= 0 (or rate.Inf), got %v", float64(limit))
 	}
-	if burst < 1 && limit != rate.Inf {
+	if burst < 1 && !isInf(limit) {
 		panicf(option, "burst must be >= 1 with a finite limit, got %d", burst)
 	}
 }
@@ -60,10 +111,11 @@ func New(limit rate.Limit, burst int, opts ...Option) *Limiter {
 	checkLimit("New", limit, burst)
 	c := newConfig("bucket", opts)
 	l := &Limiter{
-		lim:      rate.NewLimiter(limit, burst),
+		epoch:    time.Now(),
 		maxWait:  c.maxWait,
 		reporter: c.tel.Reporter("ratelimit"),
 	}
+	l.b.Store(&bucket{rule: newRule(limit, burst)})
 	return l
 }
 
@@ -77,113 +129,183 @@ func (l *Limiter) Execute(ctx context.Context, fn func(context.Context) error) e
 	if fn == nil {
 		return bulwark.ErrNilFunc
 	}
-	now := time.Now()
-	if !l.lim.AllowN(now, 1) {
-		if err := l.acquireSlow(ctx, bulwark.Next{}, now); err != nil {
-			return err
-		}
+	if err := l.acquire(ctx, bulwark.Next{}); err != nil {
+		return err
 	}
 	return fn(ctx)
 }
 
 // ExecuteStage implements bulwark.Stage.
 func (l *Limiter) ExecuteStage(ctx context.Context, next bulwark.Next) error {
-	now := time.Now()
-	if !l.lim.AllowN(now, 1) {
-		if err := l.acquireSlow(ctx, next, now); err != nil {
-			return err
-		}
+	if err := l.acquire(ctx, next); err != nil {
+		return err
 	}
 	return next.Run(ctx)
 }
 
-// acquireSlow waits for a token if allowed, or rejects the call.
-func (l *Limiter) acquireSlow(ctx context.Context, next bulwark.Next, now time.Time) error {
-	wait, err := takeSlow(ctx, l.lim, l.maxWait, now)
-	if err != nil || wait < 0 {
-		return err
-	}
-	return l.reject(ctx, next, wait)
-}
+// now is the bucket's clock: ns since the epoch, never negative (a limiter
+// built outside a testing/synctest bubble and used inside sees time stand
+// still rather than run backwards).
+func (l *Limiter) now() int64 { return max(int64(time.Since(l.epoch)), 0) }
 
-// takeSlow gets a token from lim, which had none at now, by waiting up to
-// maxWait (and within ctx's deadline) for it. It returns a negative wait
-// when it got the token, the time until a token is available when it did
-// not, or ctx.Err() when the caller gave up while waiting (the token is
-// then given back).
-func takeSlow(ctx context.Context, lim *rate.Limiter, maxWait time.Duration, now time.Time) (time.Duration, error) {
-	if maxWait > 0 {
-		r := lim.ReserveN(now, 1)
-		if d := r.DelayFrom(now); r.OK() && d <= maxWait {
-			if dl, ok := ctx.Deadline(); !ok || !now.Add(d).After(dl) {
-				t := time.NewTimer(d)
-				defer t.Stop()
-				select {
-				case <-t.C:
-					return -1, nil
-				case <-ctx.Done():
-					r.Cancel() // give the token back
-					return 0, ctx.Err()
-				}
+// acquire takes a token, waiting for it if the limiter waits. It returns
+// nil when the call may run, a rejection, or ctx.Err() when the caller
+// gave up while waiting.
+func (l *Limiter) acquire(ctx context.Context, next bulwark.Next) error {
+	b := l.b.Load()
+	if b == nil {
+		return errZeroLimiter
+	}
+	if b.kind == unlimited {
+		return nil
+	}
+	// One reading serves every attempt: a stale reading only takes the
+	// token as of an earlier time.
+	now := l.now()
+	for {
+		s := b.state.Load()
+		if s == sealed {
+			if b = b.next.Load(); b.kind == unlimited {
+				return nil
 			}
+			continue
 		}
-		r.CancelAt(now)
+		n, wait := b.take(s, now)
+		if wait <= 0 {
+			if b.state.CompareAndSwap(s, n) {
+				return nil
+			}
+			continue
+		}
+		if !mayWait(ctx, l.epoch, now, l.maxWait, wait) {
+			return l.reject(ctx, next, b.hintFor(wait))
+		}
+		if b.state.CompareAndSwap(s, n) {
+			if err := sleep(ctx, wait); err != nil {
+				// Give the token back if nothing was taken after it;
+				// otherwise its turn passes unused.
+				b.state.CompareAndSwap(n, s)
+				return err
+			}
+			return nil
+		}
 	}
-	return wait(lim, now), nil
 }
 
-// wait is the time until lim has a token, as seen at now; 0 when none will
-// come (a zero limit).
-func wait(lim *rate.Limiter, now time.Time) time.Duration {
-	limit := lim.Limit()
-	if limit <= 0 {
-		return 0
+// mayWait reports whether a call at now (ns since epoch) may wait wait
+// for its token: within maxWait and the caller's deadline.
+func mayWait(ctx context.Context, epoch time.Time, now int64, maxWait, wait time.Duration) bool {
+	if wait > maxWait || wait == maxDuration {
+		return false
 	}
-	missing := 1 - lim.TokensAt(now)
-	return time.Duration(math.Ceil(missing / float64(limit) * float64(time.Second)))
+	dl, ok := ctx.Deadline()
+	return !ok || wait <= dl.Sub(epoch)-time.Duration(now)
 }
 
-func (l *Limiter) reject(ctx context.Context, next bulwark.Next, after time.Duration) error {
+// sleep waits d, or returns ctx.Err() if the caller gives up first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *Limiter) reject(ctx context.Context, next bulwark.Next, hint time.Duration) error {
 	l.rejected.Add(1)
-	err := ErrLimited
-	if after > 0 {
-		err = &limitedError{after: after}
-	}
-	l.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Delay: after, Err: err})
+	err := rejection(hint)
+	l.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Delay: hint, Err: err})
 	return err
 }
 
-// SetLimit changes the rate at run time. It returns an error, and changes
-// nothing, for a negative or NaN limit.
+// SetLimit changes the rate at run time, keeping the tokens the bucket
+// holds. It returns an error, and changes nothing, for a negative or NaN
+// limit, or a finite limit while the burst is below 1 (possible only after
+// New(rate.Inf, 0)): call SetBurst first. Calls waiting for a token keep
+// the turn they were given.
 func (l *Limiter) SetLimit(limit rate.Limit) error {
-	if math.IsNaN(float64(limit)) || limit < 0 {
+	if badLimit(limit) {
 		return fmt.Errorf("bulwark/ratelimit: SetLimit: limit must be >= 0 (or rate.Inf), got %v", float64(limit))
 	}
-	l.lim.SetLimit(limit)
-	return nil
+	return l.change("SetLimit", func(r rule) (rule, error) {
+		if r.burst < 1 && !isInf(limit) {
+			return r, fmt.Errorf("bulwark/ratelimit: SetLimit: limit %v needs a burst >= 1, got burst %d; call SetBurst first",
+				float64(limit), r.burst)
+		}
+		return newRule(limit, r.burst), nil
+	})
 }
 
-// SetBurst changes the burst at run time. It returns an error, and changes
-// nothing, for a burst < 1 with a finite limit.
+// SetBurst changes the burst at run time; the bucket keeps its tokens, up
+// to the new burst. It returns an error, and changes nothing, for a burst
+// < 1 with a finite limit.
 func (l *Limiter) SetBurst(burst int) error {
-	if burst < 1 && l.lim.Limit() != rate.Inf {
-		return fmt.Errorf("bulwark/ratelimit: SetBurst: burst must be >= 1 with a finite limit, got %d", burst)
+	return l.change("SetBurst", func(r rule) (rule, error) {
+		if burst < 1 && !isInf(r.limit) {
+			return r, fmt.Errorf("bulwark/ratelimit: SetBurst: burst must be >= 1 with a finite limit, got %d", burst)
+		}
+		return newRule(r.limit, burst), nil
+	})
+}
+
+// change replaces the bucket by one of the rule that with returns, holding
+// the tokens of the old one.
+func (l *Limiter) change(method string, with func(rule) (rule, error)) error {
+	if l.b.Load() == nil {
+		return fmt.Errorf("bulwark/ratelimit: %s: %w", method, errZeroLimiter)
 	}
-	l.lim.SetBurst(burst)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	old := l.b.Load()
+	r, err := with(old.rule)
+	if err != nil {
+		return err
+	}
+	nb := &bucket{rule: r}
+	for {
+		s := old.state.Load()
+		now := l.now()
+		nb.state.Store(r.state(old.tokens(s, now), now))
+		// Calls that find the old state sealed move on to nb.
+		old.next.Store(nb)
+		if old.state.CompareAndSwap(s, sealed) {
+			break
+		}
+	}
+	l.b.Store(nb)
 	return nil
 }
 
 // Snapshot is what a token bucket knows at one moment.
 type Snapshot struct {
-	Limit  rate.Limit
-	Burst  int
-	Tokens float64 // available now, possibly negative while waiters hold reservations
+	Limit rate.Limit
+	Burst int
+	// Tokens available now, negative while waiters hold tokens not yet
+	// due; the burst for an unlimited bucket.
+	Tokens float64
 	// Rejected counts rejected calls since New. Allowed calls are not
-	// counted: the Allow path stays as cheap as x/time/rate's own.
+	// counted: the Allow path stays one atomic step.
 	Rejected int64
 }
 
-// Snapshot returns the bucket's settings, its tokens and its rejections.
+// Snapshot returns the bucket's settings, its tokens and its rejections;
+// the zero Snapshot for the zero Limiter.
 func (l *Limiter) Snapshot() Snapshot {
-	return Snapshot{Limit: l.lim.Limit(), Burst: l.lim.Burst(), Tokens: l.lim.Tokens(), Rejected: l.rejected.Load()}
+	b := l.b.Load()
+	if b == nil {
+		return Snapshot{}
+	}
+	s := b.state.Load()
+	for s == sealed {
+		b = b.next.Load()
+		s = b.state.Load()
+	}
+	tokens := float64(b.burst)
+	if b.kind != unlimited {
+		tokens = b.tokens(s, l.now())
+	}
+	return Snapshot{Limit: b.limit, Burst: b.burst, Tokens: tokens, Rejected: l.rejected.Load()}
 }

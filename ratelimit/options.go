@@ -30,8 +30,11 @@ func panicf(option, format string, args ...any) {
 
 // WithMaxWait makes a call over the limit wait up to d for its turn, while
 // the caller's context allows, instead of being rejected at once; a wait
-// that would be longer is rejected at once. A cancelled wait gives its
-// token back. Default: 0 (reject at once). It panics if d <= 0.
+// that would be longer is rejected at once, with the wait as its hint. A
+// cancelled wait gives its token back if no later call has taken its turn
+// behind it; otherwise its turn passes unused, so the bucket may admit one
+// call fewer, never one more. Default: 0 (reject at once). It panics if
+// d <= 0; math.MaxInt64 waits as long as the context allows.
 func WithMaxWait(d time.Duration) Option {
 	if d <= 0 {
 		panicf("WithMaxWait", "duration must be > 0, got %v", d)
@@ -39,8 +42,11 @@ func WithMaxWait(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.maxWait = d })
 }
 
-// WithMaxKeys bounds the keys a Keyed limiter remembers: past it, the key
-// used least recently is forgotten. Default: 10000. It panics if n < 1.
+// WithMaxKeys bounds the keys a Keyed limiter remembers: a new key past
+// it makes the limiter forget one it remembers, the least recently used
+// (exactly below 1024 keys, among the keys of the new key's lock from
+// 1024 on). Below the bound nothing is forgotten but idle keys. Default:
+// 10000. It panics if n < 1.
 func WithMaxKeys(n int) Option {
 	if n < 1 {
 		panicf("WithMaxKeys", "n must be >= 1, got %d", n)
@@ -48,11 +54,13 @@ func WithMaxKeys(n int) Option {
 	return optionFunc(func(c *config) { c.maxKeys = n })
 }
 
-// WithIdleExpiry makes a Keyed limiter forget a key unused for d. Keys are
-// swept lazily: each call forgets up to two idle keys of the lock it takes
-// (one lock for up to 1023 keys, 16 beyond), so an idle key may linger
-// until a call passes its way; the key count never exceeds WithMaxKeys.
-// Default: 10 minutes. It panics if d <= 0.
+// WithIdleExpiry makes a Keyed limiter forget a key unused for d whose
+// bucket is full again (forgetting it then changes nothing: the key's next
+// call finds a full bucket either way). Keys are swept lazily: each call
+// forgets up to two idle keys of the lock it takes (one lock for up to
+// 1023 keys, 16 beyond), so an idle key may linger until a call passes its
+// way; the key count never exceeds WithMaxKeys. Default: 10 minutes. It
+// panics if d <= 0.
 func WithIdleExpiry(d time.Duration) Option {
 	if d <= 0 {
 		panicf("WithIdleExpiry", "duration must be > 0, got %v", d)

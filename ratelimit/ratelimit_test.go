@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -181,4 +182,121 @@ func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 		assert.PanicsWithValue(t, msg, f)
 	}
 	assert.NotNil(t, ratelimit.New(1, 1, nil), "nil options are ignored")
+}
+
+// A cancelled wait gives its token back only when no later call reserved
+// after it; otherwise its turn passes unused: the bucket may admit one call
+// fewer, never one more.
+func TestCancelledWaitBehindAnotherPassesItsTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := ratelimit.New(10, 1, ratelimit.WithMaxWait(time.Second))
+		require.NoError(t, l.Execute(context.Background(), nop))
+		ctx, cancel := context.WithCancel(context.Background())
+		first := make(chan error)
+		go func() { first <- l.Execute(ctx, nop) }() // due at 100ms
+		synctest.Wait()
+		second := make(chan error)
+		go func() { second <- l.Execute(context.Background(), nop) }() // due at 200ms
+		synctest.Wait()
+		time.Sleep(50 * time.Millisecond)
+		cancel()
+		assert.Equal(t, context.Canceled, <-first)
+		assert.InDelta(t, -1.5, l.Snapshot().Tokens, 1e-9, "the second still holds the 200ms turn; the 100ms one is lost")
+		start := time.Now()
+		assert.NoError(t, <-second)
+		assert.Equal(t, 150*time.Millisecond, time.Since(start), "the second keeps its turn")
+	})
+}
+
+func TestSetLimitAndSetBurstKeepTheTokens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := ratelimit.New(10, 4)
+		assert.Equal(t, 2, admitted(l, context.Background(), 2))
+		require.NoError(t, l.SetLimit(1))
+		assert.InDelta(t, 2, l.Snapshot().Tokens, 1e-9, "two tokens, now refilling at one a second")
+		require.NoError(t, l.SetBurst(1))
+		assert.InDelta(t, 1, l.Snapshot().Tokens, 1e-9, "capped at the new burst")
+		require.NoError(t, l.SetBurst(10))
+		time.Sleep(3 * time.Second)
+		assert.InDelta(t, 4, l.Snapshot().Tokens, 1e-9)
+
+		require.NoError(t, l.SetLimit(0))
+		assert.Equal(t, 4, admitted(l, context.Background(), 10), "a zero limit hands out what is left")
+		require.NoError(t, l.SetLimit(rate.Inf))
+		assert.Equal(t, 100, admitted(l, context.Background(), 100))
+		require.NoError(t, l.SetLimit(1))
+		assert.Equal(t, 10, admitted(l, context.Background(), 100), "back from rate.Inf, the bucket is full")
+	})
+}
+
+// Settings changed while calls race through the bucket: no call is lost
+// in a replaced bucket, and once the last change is made the bucket obeys
+// it alone.
+func TestSetLimitUnderContention(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := ratelimit.New(1000, 10, ratelimit.WithMaxWait(5*time.Millisecond))
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if l.Execute(context.Background(), nop) != nil {
+						time.Sleep(time.Millisecond)
+					}
+				}
+			})
+		}
+		for i := range 200 {
+			require.NoError(t, l.SetLimit(rate.Limit(100+i%3*400)))
+			require.NoError(t, l.SetBurst(1+i%7))
+			time.Sleep(time.Millisecond)
+		}
+		require.NoError(t, l.SetLimit(0))
+		require.NoError(t, l.SetBurst(1))
+		time.Sleep(10 * time.Millisecond) // waiters of the old settings are done
+		close(stop)
+		wg.Wait()
+		s := l.Snapshot()
+		assert.Equal(t, rate.Limit(0), s.Limit)
+		assert.Equal(t, 1, s.Burst)
+		assert.LessOrEqual(t, s.Tokens, 1.0)
+		assert.LessOrEqual(t, admitted(l, context.Background(), 10), 1)
+	})
+}
+
+func TestRejectionsMatchErrLimitedAndErrRejected(t *testing.T) {
+	for name, p := range map[string]bulwark.Policy{
+		"bucket":  ratelimit.New(1, 1),
+		"zero":    ratelimit.New(0, 1),
+		"keyed":   ratelimit.NewKeyed(1, 1, tenant),
+		"sliding": ratelimit.NewSlidingWindow(1, time.Second),
+		"tiny":    ratelimit.New(1e-12, 1),
+	} {
+		require.NoError(t, p.Execute(as("a"), nop), name)
+		err := p.Execute(as("a"), nop)
+		assert.ErrorIs(t, err, ratelimit.ErrLimited, name)
+		assert.ErrorIs(t, err, bulwark.ErrRejected, name)
+		assert.NotErrorIs(t, err, ratelimit.ErrZeroValue, name)
+	}
+}
+
+func TestAllowedCallsAllocateNothing(t *testing.T) {
+	ctx := as("a")
+	for name, p := range map[string]bulwark.Policy{
+		"bucket":             ratelimit.New(1e12, 1<<30),
+		"waiting bucket":     ratelimit.New(1e12, 1<<30, ratelimit.WithMaxWait(time.Second)),
+		"unlimited":          ratelimit.New(rate.Inf, 0),
+		"keyed":              ratelimit.NewKeyed(1e12, 1<<30, tenant),
+		"sliding":            ratelimit.NewSlidingWindow(1<<62, time.Hour),
+		"bucket in pipeline": bulwark.New(ratelimit.New(1e12, 1<<30)),
+		"keyed in pipeline":  bulwark.New(ratelimit.NewKeyed(1e12, 1<<30, tenant)),
+	} {
+		require.NoError(t, p.Execute(ctx, nop))
+		assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = p.Execute(ctx, nop) }), name)
+	}
 }

@@ -21,6 +21,10 @@ import (
 // whole windows the count admitted stays within n of k·n. In the worst
 // case (the previous window's calls all at its end) a trailing window of
 // length window can hold up to 2n calls. A token bucket (New) is exact.
+//
+// A SlidingWindow is safe for concurrent use. Its zero value has no limit:
+// its Execute runs nothing and returns an error matching ErrZeroValue.
+// Build one with NewSlidingWindow.
 type SlidingWindow struct {
 	n        int
 	window   time.Duration
@@ -62,6 +66,9 @@ func (s *SlidingWindow) Execute(ctx context.Context, fn func(context.Context) er
 
 // ExecuteStage implements bulwark.Stage.
 func (s *SlidingWindow) ExecuteStage(ctx context.Context, next bulwark.Next) error {
+	if s.n == 0 {
+		return errZeroWindow
+	}
 	ok, wait := s.allow(time.Now())
 	if !ok {
 		s.rejected.Add(1)
@@ -80,6 +87,12 @@ func (s *SlidingWindow) allow(now time.Time) (bool, time.Duration) {
 	elapsed := since - time.Duration(idx)*s.window
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if idx < s.idx {
+		// The reading went stale while the window moved on: count it at
+		// the start of the current window, where the previous one weighs
+		// most.
+		idx, elapsed = s.idx, 0
+	}
 	switch {
 	case idx == s.idx+1:
 		s.prev, s.curr = s.curr, 0
@@ -110,10 +123,19 @@ func (s *SlidingWindow) waitLocked(elapsed time.Duration) time.Duration {
 	if float64(s.curr) > room {
 		// Only the next window helps, once this one's weight has fallen.
 		rest := w - float64(elapsed)
-		return time.Duration(rest + max(w*(1-room/float64(s.curr)), 0))
+		return saturate(rest + max(w*(1-room/float64(s.curr)), 0))
 	}
 	t := w*(1-(room-float64(s.curr))/float64(s.prev)) - float64(elapsed)
-	return time.Duration(min(max(t, 0), w-float64(elapsed)))
+	return saturate(min(max(t, 0), w-float64(elapsed)))
+}
+
+// saturate converts ns to a Duration, holding waits too long for one at
+// the longest Duration instead of overflowing.
+func saturate(ns float64) time.Duration {
+	if ns >= float64(maxDuration) {
+		return maxDuration
+	}
+	return time.Duration(ns)
 }
 
 // WindowSnapshot is what a SlidingWindow knows at one moment.
@@ -124,8 +146,12 @@ type WindowSnapshot struct {
 	Rejected int64   // rejected calls since creation
 }
 
-// Snapshot returns the limiter's settings, its use and its counts.
+// Snapshot returns the limiter's settings, its use and its counts; the
+// zero WindowSnapshot for the zero SlidingWindow.
 func (s *SlidingWindow) Snapshot() WindowSnapshot {
+	if s.n == 0 {
+		return WindowSnapshot{}
+	}
 	since := time.Since(s.epoch)
 	idx := int64(since / s.window)
 	s.mu.Lock()

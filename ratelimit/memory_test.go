@@ -1,0 +1,69 @@
+package ratelimit_test
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/ratelimit"
+	"github.com/stretchr/testify/assert"
+)
+
+// Limiters are built per host and per tenant: each is small, and a dropped
+// one is collected, with the global meter provider and with an SDK one.
+func TestLimitersAreSmallAndCollected(t *testing.T) {
+	m := otest.NewMeter()
+	run := func(p interface {
+		Execute(context.Context, func(context.Context) error) error
+	}) {
+		_ = p.Execute(context.Background(), nop)
+		_ = p.Execute(context.Background(), nop) // rejected: reports an event
+	}
+
+	per := otest.HeapPerInstance(2000, func() *ratelimit.Limiter { return ratelimit.New(1, 1) })
+	t.Logf("ratelimit.Limiter: %.0f bytes per instance", per)
+	assert.Less(t, per, 512.0)
+	per = otest.HeapPerInstance(2000, func() *ratelimit.SlidingWindow { return ratelimit.NewSlidingWindow(1, time.Second) })
+	t.Logf("ratelimit.SlidingWindow: %.0f bytes per instance", per)
+	assert.Less(t, per, 512.0)
+	per = otest.HeapPerInstance(2000, func() *ratelimit.Keyed { return ratelimit.NewKeyed(1, 1, tenant) })
+	t.Logf("ratelimit.Keyed, no keys: %.0f bytes per instance", per)
+	assert.Less(t, per, 4096.0)
+
+	for name, opts := range map[string][]ratelimit.Option{
+		"global provider": nil,
+		"SDK provider":    {ratelimit.WithMeterProvider(m)},
+	} {
+		assert.True(t, otest.Collected(func() *ratelimit.Limiter { return ratelimit.New(1, 1, opts...) },
+			func(l *ratelimit.Limiter) { run(l) }), "Limiter, %s", name)
+		assert.True(t, otest.Collected(func() *ratelimit.Limiter {
+			return ratelimit.New(1, 1, append(opts, ratelimit.WithMaxWait(time.Second))...)
+		}, func(l *ratelimit.Limiter) { run(l) }), "waiting Limiter, %s", name)
+		assert.True(t, otest.Collected(func() *ratelimit.SlidingWindow { return ratelimit.NewSlidingWindow(1, time.Second, opts...) },
+			func(s *ratelimit.SlidingWindow) { run(s) }), "SlidingWindow, %s", name)
+		assert.True(t, otest.Collected(func() *ratelimit.Keyed { return ratelimit.NewKeyed(1, 1, tenant, opts...) },
+			func(k *ratelimit.Keyed) { run(k) }), "Keyed, %s", name)
+	}
+}
+
+// A remembered key costs its entry in the map and the LRU list.
+func TestKeysAreSmall(t *testing.T) {
+	const n = 50000
+	k := ratelimit.NewKeyed(1, 1, tenant, ratelimit.WithMaxKeys(n))
+	ctxs := make([]context.Context, n)
+	for i := range ctxs {
+		ctxs[i] = as("tenant-" + strconv.Itoa(i)) // the key strings are the caller's
+	}
+	per := otest.HeapPerInstance(1, func() *ratelimit.Keyed {
+		for _, ctx := range ctxs {
+			_ = k.Execute(ctx, nop)
+		}
+		return k
+	}) / n
+	runtime.KeepAlive(ctxs) // the callers' contexts are not the limiter's cost
+	t.Logf("ratelimit.Keyed: %.0f bytes per remembered key", per)
+	assert.Less(t, per, 160.0)
+}
