@@ -230,7 +230,7 @@ func (l *Limiter) SetLimit(limit rate.Limit) error {
 	if badLimit(limit) {
 		return fmt.Errorf("bulwark/ratelimit: SetLimit: limit must be >= 0 (or rate.Inf), got %v", float64(limit))
 	}
-	return l.change("SetLimit", func(r rule) (rule, error) {
+	return l.change(func(r rule) (rule, error) {
 		if r.burst < 1 && !isInf(limit) {
 			return r, fmt.Errorf("bulwark/ratelimit: SetLimit: limit %v needs a burst >= 1, got burst %d; call SetBurst first",
 				float64(limit), r.burst)
@@ -243,7 +243,7 @@ func (l *Limiter) SetLimit(limit rate.Limit) error {
 // to the new burst. It returns an error, and changes nothing, for a burst
 // < 1 with a finite limit.
 func (l *Limiter) SetBurst(burst int) error {
-	return l.change("SetBurst", func(r rule) (rule, error) {
+	return l.change(func(r rule) (rule, error) {
 		if burst < 1 && !isInf(r.limit) {
 			return r, fmt.Errorf("bulwark/ratelimit: SetBurst: burst must be >= 1 with a finite limit, got %d", burst)
 		}
@@ -253,9 +253,9 @@ func (l *Limiter) SetBurst(burst int) error {
 
 // change replaces the bucket by one of the rule that with returns, holding
 // the tokens of the old one.
-func (l *Limiter) change(method string, with func(rule) (rule, error)) error {
+func (l *Limiter) change(with func(rule) (rule, error)) error {
 	if l.b.Load() == nil {
-		return fmt.Errorf("bulwark/ratelimit: %s: %w", method, errZeroLimiter)
+		return errZeroLimiter
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -34,7 +34,7 @@ func TestZeroValuesReturnAnErrorNamingTheType(t *testing.T) {
 	}
 
 	var l ratelimit.Limiter
-	assert.ErrorIs(t, l.SetLimit(1), ratelimit.ErrZeroValue)
+	assert.EqualError(t, l.SetLimit(1), "bulwark/ratelimit: a zero ratelimit.Limiter has no limit; build it with ratelimit.New")
 	assert.ErrorIs(t, l.SetBurst(1), ratelimit.ErrZeroValue)
 	assert.Equal(t, ratelimit.Snapshot{}, l.Snapshot())
 	var s ratelimit.SlidingWindow
