@@ -112,30 +112,6 @@ func (r *Reporter) Attributes() []attribute.KeyValue {
 	return []attribute.KeyValue{AttrPolicy.String(r.kind), AttrPolicyName.String(r.name)}
 }
 
-// ObserveCalls exports the policy's call counts by outcome in the
-// bulwark.calls observable counter. counts is called at collection time and
-// returns the running totals indexed by Outcome. The registration lasts as
-// long as the meter provider.
-func (r *Reporter) ObserveCalls(counts func() [4]int64) {
-	c, err := r.meter.Int64ObservableCounter(MetricCalls,
-		metric.WithDescription("Calls through a bulwark policy, by outcome."),
-		metric.WithUnit("{call}"))
-	if err != nil {
-		return
-	}
-	var opts [4]metric.ObserveOption
-	for o := range opts {
-		opts[o] = metric.WithAttributeSet(attribute.NewSet(append(r.Attributes(), AttrOutcome.String(Outcome(o).String()))...))
-	}
-	_, _ = r.meter.RegisterCallback(func(_ context.Context, obs metric.Observer) error {
-		n := counts()
-		for o := range n {
-			obs.ObserveInt64(c, n[o], opts[o])
-		}
-		return nil
-	}, c)
-}
-
 // Kind returns the policy kind the reporter was built with.
 func (r *Reporter) Kind() string { return r.kind }
 
