@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/hedge"
 )
 
@@ -59,6 +60,17 @@ func BenchmarkNotFiringWatchingContext(b *testing.B) {
 
 func BenchmarkNotFiringLatencyQuantile(b *testing.B) {
 	h := hedge.New(hedge.WithLatencyQuantile(0.95, 128, time.Second))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if h.Execute(ctx, nop) != nil {
+			b.Fatal()
+		}
+	}
+}
+
+func BenchmarkNotFiringWithBudget(b *testing.B) {
+	h := hedge.New(hedge.WithDelay(time.Second), hedge.WithBudget(budget.NewToken(10, 0.1)))
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

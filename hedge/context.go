@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/bulwark-go/bulwark/budget"
 )
 
 // attemptCtx is the context of one attempt: its parent's values and
@@ -14,6 +16,7 @@ import (
 // nothing for it.
 type attemptCtx struct {
 	parent context.Context
+	mark   *budget.Share // set when the hedge records the call in its budget
 
 	mu       sync.Mutex
 	inner    context.Context // nil until needed
@@ -24,8 +27,19 @@ type attemptCtx struct {
 var _ context.Context = (*attemptCtx)(nil)
 
 func (a *attemptCtx) Deadline() (time.Time, bool) { return a.parent.Deadline() }
-func (a *attemptCtx) Value(key any) any           { return a.parent.Value(key) }
 func (a *attemptCtx) String() string              { return "bulwark/hedge: attempt" }
+
+// Value answers, beside the parent's values, the budget's mark of a call
+// the hedge records, so that policies inside drawing from the same budget
+// see it recorded without a context.WithValue per call.
+func (a *attemptCtx) Value(key any) any {
+	if a.mark != nil {
+		if v := a.mark.Value(key); v != nil {
+			return v
+		}
+	}
+	return a.parent.Value(key)
+}
 
 func (a *attemptCtx) Done() <-chan struct{} { return a.ensure().Done() }
 

@@ -16,27 +16,72 @@
 // timeouts: an attempt that ignores its context delays the return). A
 // failure does not end hedging: it launches the next hedge at once, as gRPC
 // and Polly do (failsafe-go instead takes the first outcome of any kind).
-// When every attempt failed, the errors are joined (errors.Join), so
-// errors.Is finds each. A bulwark.Permanent error and the caller's own
-// cancellation end hedging at once and are returned as they are.
+// A bulwark.Permanent error and the caller's own cancellation end hedging
+// at once and are returned as they are.
+//
+// A local rejection by a policy inside the hedge (an error matching
+// bulwark.ErrRejected: a full bulkhead, an open breaker) says nothing of
+// the dependency, which was not asked: it is not hedged. A rejected primary
+// is returned at once; a rejected attempt beside others neither ends the
+// call nor launches the next hedge early, and the call goes on with the
+// attempts in flight. When every attempt failed, the dependency's failures
+// are joined (errors.Join), so errors.Is finds each; rejections are left
+// out of that result when there is a failure, so that a retry or a breaker
+// outside sees the failure, and are the result when nothing else came.
+//
+// # Panics
+//
+// A panic in any attempt, on the caller's goroutine or on a hedge's, is
+// raised again from Execute on the caller's goroutine with its value
+// unchanged, after the timer is stopped and every other attempt has been
+// cancelled and has returned: a panicking hedge never kills the process,
+// and nothing runs after Execute has returned or panicked. Of several
+// panics, the first is raised; a panic is raised even when another attempt
+// had already won, since it is a bug in the protected function, not an
+// outcome. A panic in the budget or in an observer, which may run on the
+// timer's or a hedge's goroutine, is raised the same way.
 //
 // # Delay
 //
 // The delay is fixed ([WithDelay], default 100ms) or follows recent
 // latency: [WithLatencyQuantile] hedges at a quantile (p95, say) of the
-// latencies of the last window of successful calls, never below a floor.
-// Latencies are recorded without locks; the quantile is recomputed every
-// quarter window by one caller, on a copy, and read with one atomic load.
+// latencies of the last window of successful attempts, never below a
+// floor. Which attempts count follows the outcome table in the bulwark
+// package doc, adjusted by [WithFailureIf] and [WithIgnoreIf]: the latency
+// of an attempt that ends before the call is decided is recorded when its
+// outcome is a success (nil, or a bulwark.Permanent answer, which is the
+// dependency's); failures are not (a fast refusal says nothing of how long
+// an answer takes), nor ignored outcomes (the caller's cancellation, a
+// rejection), nor the cancelled losers. Latencies are recorded without
+// locks; the quantile is recomputed every quarter window by one caller, on
+// a copy, and read with one atomic load.
+//
+// # Budget
+//
+// [WithBudget] takes every hedge from a budget.Budget shared with retry
+// policies. A call is one request for the budget however many of the
+// policies drawing from it it passes through: the outermost records it, and
+// a hedge that does marks its attempts' contexts for the policies inside
+// at no cost (see the budget package). The outcomes recorded are those of
+// the dependency: a success, or a failure that launches the next hedge; a
+// hedge that loses to a successful attempt, cancelled, is not a failed
+// attempt, so a call whose attempts all succeed leaves a token bucket
+// full. The budget is the user's code: the hedge never calls it with a lock
+// held.
 //
 // # Cost
 //
 // When the answer comes before the delay, a call allocates one object
-// (about 200 bytes) and reuses a pooled timer: no goroutine, no channel. The
+// (224 bytes) and reuses a timer from the Hedge's pool: no goroutine, no
+// channel. (In tests with testing/synctest, whose timers belong to their
+// bubble, build the Hedge inside the bubble.) The
 // attempt's cancellable context is made only when the attempt watches its
 // context (calls Done), which costs three more allocations, those of
 // context.WithCancel. A hedge that fires costs a goroutine and a context per
-// extra attempt. [WithBudget] takes every hedge from a retry budget shared
-// with retry policies.
+// extra attempt.
+//
+// The zero Hedge works as New() with no options. A Hedge is safe for
+// concurrent use.
 //
 // # Events
 //

@@ -5,35 +5,39 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/budget"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
 
-// Budget is the part of a retry budget (retry.Budget, which satisfies it)
-// that hedging uses: each hedge is taken from the budget like a retry.
-type Budget interface {
-	RecordAttempt(success bool)
-	RecordRequest()
-	TryRetry() bool
-}
-
-// Hedge launches extra attempts beside a slow one. See the package
-// documentation.
+// Hedge launches extra attempts beside a slow one; see the package
+// documentation for when it launches them and what it returns. Build one
+// with New and share it: a Hedge is safe for concurrent use and keeps
+// nothing per call but its latency tracker. The zero Hedge works as New()
+// with no options: one hedge after 100ms, unnamed, reporting through the
+// global meter provider.
 type Hedge struct {
 	delay     time.Duration
-	maxHedges int
+	maxHedges int      // 0 only in the zero Hedge
 	latency   *latency // nil: fixed delay
-	budget    Budget
+	rules     outcome.Rules
+	budget    budget.Budget
+	share     *budget.Share // nil without a budget
 	reporter  *bulwark.Reporter
 	timers    sync.Pool // *hedgeTimer
 }
 
 var _ bulwark.Stage = (*Hedge)(nil)
+
+// defaultHedge runs the calls of the zero Hedge.
+var defaultHedge = sync.OnceValue(func() *Hedge { return New() })
 
 // Option configures a Hedge.
 type Option interface{ apply(*config) }
@@ -48,7 +52,8 @@ type config struct {
 	quantile  float64
 	window    int
 	floor     time.Duration
-	budget    Budget
+	rules     outcome.Rules
+	budget    budget.Budget
 	tel       policyopt.Telemetry
 }
 
@@ -77,8 +82,13 @@ func WithMaxHedges(n int) Option {
 // WithLatencyQuantile derives the delay from the latency of recent
 // successful attempts: the q quantile (0.95 for p95) of the last window of
 // them, but never less than floor; until window/4 latencies are known, the
-// delay is floor. It reads the clock twice per call. Default: off (a fixed
-// delay). It panics unless 0 < q < 1, 8 <= window <= 4096 and floor > 0.
+// delay is floor. An attempt counts when it ends before the call is
+// decided (the winner does) with an outcome that is a success under
+// WithFailureIf and WithIgnoreIf: by default nil or a bulwark.Permanent
+// answer. Failures are not recorded (a fast refusal says nothing of how
+// long an answer takes), nor ignored outcomes. It reads the clock twice per
+// attempt. Default: off (a fixed delay). It panics unless 0 < q < 1,
+// 8 <= window <= 4096 and floor > 0.
 func WithLatencyQuantile(q float64, window int, floor time.Duration) Option {
 	if math.IsNaN(q) || q <= 0 || q >= 1 {
 		panicf("WithLatencyQuantile", "q must be in (0, 1), got %v", q)
@@ -92,14 +102,41 @@ func WithLatencyQuantile(q float64, window int, floor time.Duration) Option {
 	return optionFunc(func(c *config) { c.quantile, c.window, c.floor = q, window, floor })
 }
 
-// WithBudget takes every hedge from b, a retry budget shared with retry
-// policies (retry.NewTokenBudget, retry.NewRatioBudget): when it is spent,
-// no hedge is launched. Default: none. It panics if b is nil.
-func WithBudget(b Budget) Option {
+// WithBudget takes every hedge from b (budget.NewToken, budget.NewRatio),
+// shared with retry policies: when it is spent, no more hedges are
+// launched for the call. A call is one request for b however many policies
+// drawing from it the call passes through (see the budget package); a hedge
+// that loses to a successful attempt is not a failed attempt. Default: none.
+// It panics if b is nil or not comparable.
+func WithBudget(b budget.Budget) Option {
 	if b == nil {
 		panicf("WithBudget", "budget must not be nil")
 	}
+	if !reflect.TypeOf(b).Comparable() {
+		panicf("WithBudget", "budget must be comparable (a pointer), got %T", b)
+	}
 	return optionFunc(func(c *config) { c.budget = b })
+}
+
+// WithFailureIf decides which errors the latency tracker
+// (WithLatencyQuantile) takes for failures, whose latency it does not
+// record; what it declines is a success. Default: every error not marked
+// bulwark.Permanent, as in the outcome table in the bulwark package doc.
+// It cannot make the caller's cancellation or a local rejection a failure,
+// and it does not change when hedges are launched. It panics if pred is
+// nil.
+func WithFailureIf(pred func(err error) bool) Option {
+	pred = outcome.FailureIf("hedge", pred)
+	return optionFunc(func(c *config) { c.rules.FailureIf = pred })
+}
+
+// WithIgnoreIf takes the errors pred accepts out of the latency tracker's
+// count: their latency is never recorded. Default: none beyond the
+// caller's cancellation and local rejections, as in the outcome table in
+// the bulwark package doc. It panics if pred is nil.
+func WithIgnoreIf(pred func(err error) bool) Option {
+	pred = outcome.IgnoreIf("hedge", pred)
+	return optionFunc(func(c *config) { c.rules.IgnoreIf = pred })
 }
 
 // WithName names the policy in its events (bulwark.policy.name).
@@ -137,8 +174,12 @@ func New(opts ...Option) *Hedge {
 	h := &Hedge{
 		delay:     c.delay,
 		maxHedges: c.maxHedges,
+		rules:     c.rules,
 		budget:    c.budget,
 		reporter:  c.tel.Reporter("hedge"),
+	}
+	if c.budget != nil {
+		h.share = budget.NewShare(c.budget)
 	}
 	if c.quantile > 0 {
 		h.latency = newLatency(c.quantile, c.window, c.floor)
@@ -148,7 +189,10 @@ func New(opts ...Option) *Hedge {
 
 // Delay returns the delay the next call would wait before its first hedge.
 func (h *Hedge) Delay() time.Duration {
-	if h.latency != nil {
+	switch {
+	case h.maxHedges == 0:
+		return defaultHedge().Delay()
+	case h.latency != nil:
 		return h.latency.delay()
 	}
 	return h.delay
@@ -157,70 +201,59 @@ func (h *Hedge) Delay() time.Duration {
 // Execute runs fn and, while it has not answered, up to the configured
 // number of hedges of it; the first success wins and the other attempts
 // are cancelled through their contexts. Execute returns once every attempt
-// has returned.
+// has returned. A panic in any attempt is raised again from Execute, with
+// its value unchanged, once every attempt has returned.
 func (h *Hedge) Execute(ctx context.Context, fn func(context.Context) error) error {
 	return bulwark.RunStage(ctx, h, fn)
 }
 
 // ExecuteStage implements bulwark.Stage.
 func (h *Hedge) ExecuteStage(ctx context.Context, next bulwark.Next) error {
-	if h.budget != nil {
-		h.budget.RecordRequest()
+	if h.maxHedges == 0 {
+		// New()'s configuration, with the zero Hedge's own timers: a
+		// timer is not shared with other zero Hedges.
+		return defaultHedge().execute(ctx, next, &h.timers)
 	}
+	return h.execute(ctx, next, &h.timers)
+}
+
+func (h *Hedge) execute(ctx context.Context, next bulwark.Next, timers *sync.Pool) error {
 	c := &call{h: h, ctx: ctx, next: next, delay: h.Delay()}
 	c.primary.parent = ctx
+	if h.share != nil && !h.share.Recorded(ctx) {
+		// The outermost policy drawing from the budget: the attempts'
+		// contexts carry the mark that tells the policies inside.
+		c.records = true
+		c.primary.mark = h.share
+		h.budget.RecordRequest()
+	}
 	var start time.Time
 	if h.latency != nil {
 		start = time.Now()
 	}
-	ht := h.arm(c)
-	err := next.Run(&c.primary)
-	if ht.c.CompareAndSwap(c, nil) {
-		// The hedge never fired: the common case, with no goroutine,
-		// channel or cancellable context. A timer that fired all the same
-		// (its callback lost the race above) is not reused: its late
-		// callback could find the next call armed on it.
-		if ht.t.Stop() {
-			h.timers.Put(ht)
-		}
-		c.primary.release()
-		if err == nil {
-			if h.latency != nil {
-				h.latency.record(time.Since(start))
+	ht := arm(timers, c)
+	// A primary that panics (or calls runtime.Goexit) must not leave the
+	// timer armed nor a hedge running: the deferred abort stops the one,
+	// cancels and awaits the others, then raises the call's first panic
+	// (a Goexit goes on by itself).
+	returned := false
+	defer func() {
+		if !returned {
+			if p, ok := c.abort(&ht, recover()); ok {
+				panic(p)
 			}
-			if h.budget != nil {
-				h.budget.RecordAttempt(true)
-			}
-			return nil
 		}
-		if h.budget != nil {
-			h.budget.RecordAttempt(false)
-		}
-		if c.terminal(err) {
-			return err
-		}
-		// A failure before the delay launches the next hedge at once.
-		c.mu.Lock()
-		c.primaryDone = true
-		c.errs = append(c.errs, err)
-		c.reportRefusedLocked(c.launchLocked())
-		c.settleLocked()
-		c.mu.Unlock()
-		return c.wait()
-	}
-	// The timer fired: hedges may be running.
-	h.timers.Put(ht)
-	if err == nil && h.latency != nil {
-		h.latency.record(time.Since(start))
-	}
-	c.finish(&c.primary, err)
-	return c.wait()
+	}()
+	err := c.runPrimary(&ht, start)
+	returned = true
+	return err
 }
 
 // hedgeTimer is a pooled timer and the call it is armed for.
 type hedgeTimer struct {
-	t *time.Timer
-	c atomic.Pointer[call]
+	t    *time.Timer
+	c    atomic.Pointer[call]
+	pool *sync.Pool // the one it comes from
 }
 
 func (ht *hedgeTimer) fire() {
@@ -230,10 +263,10 @@ func (ht *hedgeTimer) fire() {
 }
 
 // arm takes a timer from the pool and arms it for c's first hedge.
-func (h *Hedge) arm(c *call) *hedgeTimer {
-	ht, _ := h.timers.Get().(*hedgeTimer)
+func arm(pool *sync.Pool, c *call) *hedgeTimer {
+	ht, _ := pool.Get().(*hedgeTimer)
 	if ht == nil {
-		ht = &hedgeTimer{}
+		ht = &hedgeTimer{pool: pool}
 		ht.c.Store(c)
 		ht.t = time.AfterFunc(c.delay, ht.fire)
 		return ht
@@ -252,118 +285,314 @@ type call struct {
 	primary attemptCtx
 
 	mu          sync.Mutex
+	records     bool          // this hedge records the call in its budget; set before any attempt
+	primaryDone bool          // the primary attempt has returned, or panicked
+	decided     bool          // a winner, a final error or a panic is known
+	refused     bool          // the budget refused a hedge: no more are asked for
+	running     int32         // hedges running, and launches and their reports in progress
+	launching   int32         // launches between their reservation and their start
 	attempts    []*attemptCtx // hedges launched
-	running     int           // hedges running
-	primaryDone bool          // the primary attempt has returned
-	decided     bool          // a winner or a terminal failure is known
+	errs        []error       // failures and rejections, in the order they came
 	result      error
-	errs        []error // failures so far, in the order they came
-	timer       *time.Timer
-	done        chan struct{} // closed when decided and nothing runs
+	panicVal    *any          // the first panic of an attempt, once one panicked
+	timer       *time.Timer   // the next hedge's, after the first
+	done        chan struct{} // closed once decided and nothing runs
 }
 
-// terminal reports whether err ends hedging at once: a success, a
-// permanent error, or the caller's own cancellation.
-func (c *call) terminal(err error) bool {
-	return err == nil || bulwark.IsPermanent(err) || c.ctx.Err() != nil
+// disarm stops the first hedge's timer *pht, once (it sets *pht to nil),
+// and reports whether it fired for c: then a hedge may be running.
+func (c *call) disarm(pht **hedgeTimer) (fired bool) {
+	ht := *pht
+	if ht == nil {
+		return true
+	}
+	*pht = nil
+	if ht.c.CompareAndSwap(c, nil) {
+		// A timer that fired all the same (its callback lost the race
+		// above) is not reused: its late callback could find the next
+		// call armed on it.
+		if ht.t.Stop() {
+			ht.pool.Put(ht)
+		}
+		return false
+	}
+	ht.pool.Put(ht)
+	return true
+}
+
+// runPrimary runs the primary attempt on the caller's goroutine and
+// returns the call's result.
+func (c *call) runPrimary(ht **hedgeTimer, start time.Time) error {
+	err := c.next.Run(&c.primary)
+	fired := c.disarm(ht)
+	c.primary.release()
+	if fired {
+		c.finish(&c.primary, err, start)
+		return c.wait()
+	}
+	// The hedge never fired: the common case, with no goroutine, channel
+	// or cancellable context, and nothing else running, so no lock.
+	kind := c.kind(err)
+	c.learn(err, start)
+	if c.records {
+		c.record(kind)
+	}
+	if kind != failed {
+		return err
+	}
+	// A failure before the delay launches the next hedge at once.
+	c.mu.Lock()
+	c.primaryDone = true
+	c.errs = append(c.errs, err)
+	c.mu.Unlock()
+	c.launch()
+	return c.wait()
+}
+
+// abort ends a call whose primary panicked with p (nil: it called
+// runtime.Goexit) or which is raising a hedge's panic: the timer is
+// stopped, every hedge is cancelled and awaited. For a panic, it returns
+// the call's first, which may be a hedge's that made the primary panic as
+// it was cancelled, and true.
+func (c *call) abort(ht **hedgeTimer, p any) (any, bool) {
+	c.disarm(ht)
+	c.primary.release()
+	c.mu.Lock()
+	c.primaryDone = true
+	if p != nil && c.panicVal == nil {
+		c.panicVal = &p
+	}
+	if !c.decided {
+		c.decideLocked(nil)
+	}
+	c.mu.Unlock()
+	c.await()
+	if p == nil {
+		return nil, false // a Goexit is not turned into a panic
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return *c.panicVal, true
+}
+
+// outcomeKind is what an attempt's error means to the hedge.
+type outcomeKind uint8
+
+const (
+	won      outcomeKind = iota // nil: the call is decided
+	final                       // Permanent, or the caller has gone: decided
+	rejected                    // a local rejection: neither decides nor launches
+	failed                      // any other error: the next hedge starts at once
+)
+
+func (c *call) kind(err error) outcomeKind {
+	switch {
+	case err == nil:
+		return won
+	case bulwark.IsPermanent(err) || c.ctx.Err() != nil:
+		return final
+	case errors.Is(err, bulwark.ErrRejected):
+		return rejected
+	}
+	return failed
+}
+
+// learn records an attempt's latency when its outcome is a success under
+// the hedge's rules.
+func (c *call) learn(err error, start time.Time) {
+	if c.h.latency != nil && c.h.rules.Classify(c.ctx, err) == bulwark.OutcomeSuccess {
+		c.h.latency.record(time.Since(start))
+	}
+}
+
+// record tells the budget an attempt's outcome, for a call this hedge
+// records: only successes and failures are outcomes of the dependency.
+// It is called without c.mu: the budget is the user's code.
+func (c *call) record(k outcomeKind) {
+	switch k {
+	case won:
+		c.h.budget.RecordAttempt(true)
+	case failed:
+		c.h.budget.RecordAttempt(false)
+	}
 }
 
 // onTimer launches the next hedge when the delay passes without an answer.
-func (c *call) onTimer() {
-	c.mu.Lock()
-	if !c.decided {
-		c.reportRefusedLocked(c.launchLocked())
-		c.settleLocked()
-	}
-	c.mu.Unlock()
-}
+func (c *call) onTimer() { c.launch() }
 
-// launchLocked starts the next hedge if any remain and the budget allows,
-// and arms the timer for the one after it. It returns the number of the
-// attempt the budget refused, 0 if none; the caller reports it once the
-// lock is released. It requires c.mu held.
-func (c *call) launchLocked() (refused int) {
-	if len(c.attempts) >= c.h.maxHedges {
-		return 0
-	}
-	if c.h.budget != nil && !c.h.budget.TryRetry() {
-		return len(c.attempts) + 2
-	}
-	a := &attemptCtx{parent: c.ctx}
-	c.attempts = append(c.attempts, a)
-	c.running++
-	n := len(c.attempts) + 1 // the primary is attempt 1
-	// Reported with the lock held would break the rule that observers run
-	// without locks: report from the hedge's goroutine instead.
-	go c.runHedge(a, n)
-	if len(c.attempts) < c.h.maxHedges {
-		c.timer = time.AfterFunc(c.delay, c.onTimer)
-	}
-	return 0
-}
-
-// reportRefusedLocked reports the hedge the budget refused, if any,
-// without holding c.mu while the observers run. Meanwhile the report counts
-// as a running attempt, so the call cannot return before it is done. It
-// requires c.mu held and returns with it held.
-func (c *call) reportRefusedLocked(attempt int) {
-	if attempt == 0 {
+// panicLocked makes p, a panic recovered off the caller's goroutine, the
+// call's (the first one only): every attempt is cancelled, and the caller
+// raises it once they have returned. A nil p is a runtime.Goexit, which
+// ends only its goroutine and decides nothing. It requires c.mu held.
+func (c *call) panicLocked(p any) {
+	if p == nil {
 		return
 	}
-	c.running++
-	c.mu.Unlock()
-	c.h.reporter.Report(c.ctx, c.next, &bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: attempt})
-	c.mu.Lock()
-	c.running--
-}
-
-func (c *call) runHedge(a *attemptCtx, n int) {
-	c.h.reporter.Report(c.ctx, c.next, &bulwark.Event{Type: bulwark.EventHedge, Attempt: n, Delay: c.delay})
-	err := c.next.Run(a)
-	c.finish(a, err)
-}
-
-// finish records an attempt's outcome.
-func (c *call) finish(a *attemptCtx, err error) {
-	a.release()
-	if b := c.h.budget; b != nil && a != &c.primary {
-		b.RecordAttempt(err == nil)
-	}
-	c.mu.Lock()
-	if a != &c.primary {
-		c.running--
-	} else {
-		c.primaryDone = true
+	if c.panicVal == nil {
+		c.panicVal = &p
 	}
 	if !c.decided {
-		if c.terminal(err) {
-			c.decideLocked(err)
-		} else {
-			c.errs = append(c.errs, err)
-			if c.timer != nil {
-				c.timer.Stop()
-			}
-			c.reportRefusedLocked(c.launchLocked()) // a failure launches the next hedge at once
+		c.decideLocked(nil)
+	}
+}
+
+// launch starts the next hedge if any remains, the call is undecided and
+// the budget allows, and arms the timer for the one after it. It is called
+// without c.mu, which it does not hold while it asks the budget or reports
+// a refusal: both are the user's code. Meanwhile the launch counts as a
+// running attempt, so the call cannot settle before it is done.
+func (c *call) launch() {
+	c.mu.Lock()
+	if c.decided || c.refused || len(c.attempts)+int(c.launching) >= c.h.maxHedges {
+		c.mu.Unlock()
+		return
+	}
+	c.launching++
+	c.running++
+	n := len(c.attempts) + int(c.launching) + 1 // the primary is attempt 1
+	c.mu.Unlock()
+	done := false
+	defer func() {
+		if !done {
+			// The budget or an observer panicked, maybe on the timer's
+			// goroutine: the panic is the call's, raised by the caller.
+			// It is recorded with the slot's release, under one lock, so
+			// that the call cannot settle without it.
+			p := recover()
+			c.mu.Lock()
+			c.launching--
+			c.running--
+			c.panicLocked(p)
+			c.settleLocked()
+			c.mu.Unlock()
 		}
+	}()
+	allowed := c.h.budget == nil || c.h.budget.TryRetry()
+	if !allowed {
+		c.h.reporter.Report(c.ctx, c.next, &bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: n})
+	}
+	c.mu.Lock()
+	done = true
+	c.launching--
+	if !allowed || c.decided {
+		c.refused = c.refused || !allowed
+		c.running--
+		c.settleLocked()
+		c.mu.Unlock()
+		return
+	}
+	a := &attemptCtx{parent: c.ctx, mark: c.primary.mark}
+	c.attempts = append(c.attempts, a)
+	n = len(c.attempts) + 1
+	if len(c.attempts)+int(c.launching) < c.h.maxHedges {
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+		c.timer = time.AfterFunc(c.delay, c.onTimer)
+	}
+	c.mu.Unlock()
+	go c.runHedge(a, n) // it inherits the running slot
+}
+
+// runHedge runs a hedge on its own goroutine. A panic there, in the
+// attempt or in an observer, becomes the call's, raised by the caller.
+func (c *call) runHedge(a *attemptCtx, n int) {
+	var start time.Time
+	ok := false
+	defer func() {
+		if !ok {
+			p := recover()
+			a.release()
+			c.mu.Lock()
+			c.running--
+			c.panicLocked(p)
+			c.settleLocked()
+			c.mu.Unlock()
+		}
+	}()
+	c.h.reporter.Report(c.ctx, c.next, &bulwark.Event{Type: bulwark.EventHedge, Attempt: n, Delay: c.delay})
+	if c.h.latency != nil {
+		start = time.Now()
+	}
+	err := c.next.Run(a)
+	a.release()
+	c.finish(a, err, start)
+	ok = true
+}
+
+// finish records the outcome of an attempt that returned after the hedge
+// fired, and releases its running slot (the primary's: primaryDone) once
+// the budget is told and the next hedge, if one follows, is launched.
+func (c *call) finish(a *attemptCtx, err error, start time.Time) {
+	k := c.kind(err)
+	c.mu.Lock()
+	live := !c.decided // else a loser, cancelled: not an outcome to learn from
+	if live {
+		switch k {
+		case won, final:
+			c.decideLocked(err)
+		case rejected, failed:
+			c.errs = append(c.errs, err)
+		}
+		if k == failed && c.timer != nil {
+			c.timer.Stop()
+		}
+	}
+	c.mu.Unlock()
+	if live {
+		c.learn(err, start)
+		if c.records {
+			c.record(k)
+		}
+		if k == failed {
+			c.launch() // a failure launches the next hedge at once
+		}
+	}
+	c.mu.Lock()
+	if a == &c.primary {
+		c.primaryDone = true
+	} else {
+		c.running--
 	}
 	c.settleLocked()
 	c.mu.Unlock()
 }
 
 // settleLocked decides a call whose attempts all failed once nothing runs
-// and no hedge can follow, and wakes the caller once the call is decided
-// and every attempt has returned. It requires c.mu held.
+// (a hedge whose timer is pending is not awaited: nothing is in flight),
+// and wakes the caller once the call is decided and every attempt has
+// returned. It requires c.mu held.
 func (c *call) settleLocked() {
 	if c.running > 0 || !c.primaryDone {
 		return
 	}
 	if !c.decided {
-		c.decideLocked(errors.Join(c.errs...))
+		c.decideLocked(c.failureLocked())
 	}
 	if c.done != nil {
 		close(c.done)
 		c.done = nil
 	}
+}
+
+// failureLocked returns the result of a call whose attempts all failed:
+// the dependency's failures joined, or the rejections when there is no
+// failure, so that a policy outside sees a failure and not a rejection
+// when the dependency was asked. It requires c.mu held.
+func (c *call) failureLocked() error {
+	var failures []error
+	for _, err := range c.errs {
+		if !errors.Is(err, bulwark.ErrRejected) {
+			failures = append(failures, err)
+		}
+	}
+	if len(failures) == 0 {
+		failures = c.errs
+	}
+	if len(failures) == 1 {
+		return failures[0]
+	}
+	return errors.Join(failures...)
 }
 
 // decideLocked settles the call's result and cancels the attempts still
@@ -380,18 +609,28 @@ func (c *call) decideLocked(err error) {
 	}
 }
 
-// wait returns the call's result once every attempt has returned.
-func (c *call) wait() error {
+// await returns once every hedge has returned. It requires primaryDone.
+func (c *call) await() {
 	c.mu.Lock()
-	if c.decided && c.running == 0 {
-		defer c.mu.Unlock()
-		return c.result
+	if c.running == 0 {
+		c.mu.Unlock()
+		return
 	}
 	done := make(chan struct{})
 	c.done = done
 	c.mu.Unlock()
 	<-done
+}
+
+// wait returns the call's result once every attempt has returned, or
+// raises the panic of one.
+func (c *call) wait() error {
+	c.await()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.result
+	p, err := c.panicVal, c.result
+	c.mu.Unlock()
+	if p != nil {
+		panic(*p)
+	}
+	return err
 }

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/hedge"
 	"github.com/bulwark-go/bulwark/internal/otest"
-	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -159,7 +159,7 @@ func TestCallerCancellationStopsEveryAttempt(t *testing.T) {
 func TestBudgetSpentLaunchesNoHedge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var ev otest.Events
-		budget := retry.NewTokenBudget(2, 1)
+		budget := budget.NewToken(2, 1)
 		budget.RecordAttempt(false) // 1 token left of 2: no more than half
 		a := &attempts{took: []time.Duration{time.Second}}
 		h := hedge.New(hedge.WithDelay(100*time.Millisecond), hedge.WithBudget(budget), hedge.WithObserver(ev.Observe))
@@ -238,7 +238,7 @@ func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 func TestBudgetRefusalAfterAFailureEndsTheCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var ev otest.Events
-		budget := retry.NewTokenBudget(2, 1)
+		budget := budget.NewToken(2, 1)
 		budget.RecordAttempt(false)
 		a := &attempts{took: []time.Duration{time.Millisecond}, errs: []error{errDep}}
 		h := hedge.New(hedge.WithDelay(time.Second), hedge.WithBudget(budget), hedge.WithObserver(ev.Observe))

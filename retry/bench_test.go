@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/retry"
 )
 
@@ -54,6 +55,33 @@ func BenchmarkTwoFailuresThenSuccessZeroDelay(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if r.Execute(ctx, call) != nil {
+			b.Fatal()
+		}
+	}
+}
+
+// BenchmarkSuccessWithBudget: a budget only this retry uses.
+func BenchmarkSuccessWithBudget(b *testing.B) {
+	r := retry.New(retry.WithBudget(budget.NewToken(10, 0.1)))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if r.Execute(ctx, nop) != nil {
+			b.Fatal()
+		}
+	}
+}
+
+// BenchmarkSuccessWithSharedBudget: the budget is shared with another
+// policy, so the retry marks the call it records.
+func BenchmarkSuccessWithSharedBudget(b *testing.B) {
+	shared := budget.NewRatio(0.1, 0)
+	r := retry.New(retry.WithBudget(shared))
+	_ = retry.New(retry.WithBudget(shared))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if r.Execute(ctx, nop) != nil {
 			b.Fatal()
 		}
 	}

@@ -2,11 +2,12 @@ package retry_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/internal/otest"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
@@ -20,19 +21,26 @@ func reasonOf(t *testing.T, err error) (string, int) {
 	return ex.Reason, ex.Attempts
 }
 
-// gRPC A6 semantics: failures take a token, successes give back the ratio,
-// retries need more than half the tokens.
+// sliceBudget cannot be told apart from another by identity.
+type sliceBudget []int
+
+func (sliceBudget) RecordRequest()     {}
+func (sliceBudget) RecordAttempt(bool) {}
+func (sliceBudget) TryRetry() bool     { return true }
+
+// gRPC A6 semantics through a retry: failures take a token, successes give
+// back the ratio, retries need more than half the tokens.
 func TestTokenBudgetExhaustionAndRecovery(t *testing.T) {
-	budget := retry.NewTokenBudget(10, 0.5)
+	b := budget.NewToken(10, 0.5)
 	var ev otest.Events
-	r := retry.New(retry.WithDelay(0), retry.WithBudget(budget), retry.WithObserver(ev.Observe))
+	r := retry.New(retry.WithDelay(0), retry.WithBudget(b), retry.WithObserver(ev.Observe))
 	ctx := context.Background()
 	failing := func(context.Context) error { return errDep }
 
 	reason, attempts := reasonOf(t, r.Execute(ctx, failing)) // 10 → 9 → 8 → 7
 	assert.Equal(t, retry.ReasonMaxAttempts, reason)
 	assert.Equal(t, 3, attempts)
-	assert.Equal(t, 7.0, budget.Tokens())
+	assert.Equal(t, 7.0, b.Tokens())
 
 	reason, attempts = reasonOf(t, r.Execute(ctx, failing)) // 7 → 6 → 5: no retry at half
 	assert.Equal(t, retry.ReasonBudget, reason)
@@ -46,67 +54,77 @@ func TestTokenBudgetExhaustionAndRecovery(t *testing.T) {
 	for range 5 { // successes refill: 4 + 5 × 0.5 = 6.5
 		require.NoError(t, r.Execute(ctx, func(context.Context) error { return nil }))
 	}
-	assert.Equal(t, 6.5, budget.Tokens())
+	assert.Equal(t, 6.5, b.Tokens())
 	s := &script{failures: 1}
 	require.NoError(t, r.Execute(ctx, s.call), "retries again once recovered (6.5 → 5.5 > 5)")
 	assert.Len(t, s.starts, 2)
 }
 
-func TestTokenBudgetStaysWithinItsBounds(t *testing.T) {
-	b := retry.NewTokenBudget(3, 1)
-	for range 10 {
-		b.RecordAttempt(true)
-	}
-	assert.Equal(t, 3.0, b.Tokens())
-	for range 10 {
-		b.RecordAttempt(false)
-	}
-	assert.Equal(t, 0.0, b.Tokens())
-	assert.False(t, b.TryRetry())
-}
-
-func TestRatioBudgetAllowsAShareOfRequests(t *testing.T) {
-	b := retry.NewRatioBudget(0.5, 0)
-	assert.False(t, b.TryRetry(), "empty at first")
-	for range 10 {
-		b.RecordRequest()
-	}
-	allowed := 0
-	for b.TryRetry() {
-		allowed++
-	}
-	assert.Equal(t, 5, allowed)
-
-	for range 5000 {
-		b.RecordRequest()
-	}
-	allowed = 0
-	for b.TryRetry() {
-		allowed++
-	}
-	assert.Equal(t, 500, allowed, "the reserve is capped at the deposits of 1000 requests")
-}
-
-func TestRatioBudgetMinimumRate(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		b := retry.NewRatioBudget(0.1, 2)
-		assert.True(t, b.TryRetry())
-		assert.True(t, b.TryRetry())
-		assert.False(t, b.TryRetry(), "two a second")
-		time.Sleep(500 * time.Millisecond)
-		assert.True(t, b.TryRetry())
-		assert.False(t, b.TryRetry())
-	})
-}
-
+// Two retries side by side draw from one budget; each call is a request.
 func TestBudgetIsSharedByPolicies(t *testing.T) {
-	budget := retry.NewRatioBudget(1, 0)
-	a := retry.New(retry.WithDelay(0), retry.WithBudget(budget))
-	b := retry.New(retry.WithDelay(0), retry.WithBudget(budget))
+	b := budget.NewRatio(1, 0)
+	r1 := retry.New(retry.WithDelay(0), retry.WithBudget(b))
+	r2 := retry.New(retry.WithDelay(0), retry.WithBudget(b))
 	s := &script{failures: 1}
-	require.NoError(t, a.Execute(context.Background(), s.call), "a's request deposited a token")
-	// b's request deposits one token: one retry, then the budget is spent.
-	reason, attempts := reasonOf(t, b.Execute(context.Background(), func(context.Context) error { return errDep }))
+	require.NoError(t, r1.Execute(context.Background(), s.call), "r1's request deposited a token")
+	// r2's request deposits one token: one retry, then the budget is spent.
+	reason, attempts := reasonOf(t, r2.Execute(context.Background(), func(context.Context) error { return errDep }))
 	assert.Equal(t, retry.ReasonBudget, reason)
 	assert.Equal(t, 2, attempts)
+}
+
+// Nested retries drawing from one budget: the outer one records the call,
+// the inner one only takes its retries from the budget.
+func TestNestedRetriesCountACallOnce(t *testing.T) {
+	b := budget.NewToken(10, 0.5)
+	outer := retry.New(retry.WithDelay(0), retry.WithMaxAttempts(2), retry.WithBudget(b))
+	inner := retry.New(retry.WithDelay(0), retry.WithMaxAttempts(2), retry.WithBudget(b))
+	calls := 0
+	err := bulwark.New(outer, inner).Execute(context.Background(), func(context.Context) error { calls++; return errDep })
+	assert.ErrorIs(t, err, errDep)
+	assert.Equal(t, 4, calls)
+	assert.Equal(t, 8.0, b.Tokens(), "the outer retry's two attempts are the call's two failures")
+}
+
+// A rejection is no outcome of the dependency: it takes no token.
+func TestARejectionIsNotAFailedAttempt(t *testing.T) {
+	b := budget.NewToken(10, 0.5)
+	r := retry.New(retry.WithBudget(b))
+	assert.Equal(t, errRejected, r.Execute(context.Background(), func(context.Context) error { return errRejected }))
+	hinted := bulwark.WithRetryAfter(errRejected, time.Minute)
+	_ = retry.New(retry.WithBudget(b), retry.WithMaxAttempts(1)).Execute(context.Background(), func(context.Context) error { return hinted })
+	assert.Equal(t, 10.0, b.Tokens())
+}
+
+// The success path with a budget allocates nothing when the budget is the
+// retry's alone or the call is recorded outside; a retry that records a
+// call for a budget shared with others marks it, one small context.
+func TestSuccessWithABudgetAllocates(t *testing.T) {
+	ctx := context.Background()
+	alone := retry.New(retry.WithBudget(budget.NewToken(10, 0.1)))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = alone.Execute(ctx, nop) }))
+
+	shared := budget.NewRatio(0.1, 0)
+	outer := retry.New(retry.WithBudget(shared))
+	inner := retry.New(retry.WithBudget(shared))
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = outer.Execute(ctx, nop) }))
+	if !raceEnabled {
+		assert.Equal(t, uint64(32), bytesPerRun(10000, func() { _ = outer.Execute(ctx, nop) }))
+	}
+	p := bulwark.New(outer, inner)
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = p.Execute(ctx, nop) }), "the inner retry adds nothing")
+}
+
+// bytesPerRun returns the bytes f allocates per run, rounded down: the odd
+// allocation of the runtime meanwhile does not count.
+func bytesPerRun(n int, f func()) uint64 {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	f()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range n {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / uint64(n)
 }

@@ -12,8 +12,15 @@
 // # What is retried
 //
 // Every error is retried except bulwark.Permanent errors, the caller's own
-// cancellation or expired deadline, and errors [WithRetryIf] turns down.
-// A non-retryable error is returned as it is. When retries run out, Execute
+// cancellation or expired deadline, and errors [WithRetryIf] turns down. A
+// timeout (timeout.ErrTimeout) is an ordinary failure: the dependency was
+// slow, and is retried. A local rejection by a policy inside the retry (an
+// error matching bulwark.ErrRejected: an open breaker, a full bulkhead, a
+// rate limit) never reached the dependency: it is retried only when it
+// carries a bulwark.RetryAfter hint, after that wait, and only if the wait
+// fits the attempts, the deadline and the max duration left; without a
+// hint, retrying at once would only be rejected again, so it is returned as
+// it is. A non-retryable error is returned as it is. When retries run out, Execute
 // returns an [*ExhaustedError] that matches [ErrExhausted], wraps the last
 // attempt's error and tells how many attempts were made and why it stopped.
 // Attempts count the first one ([WithMaxAttempts], default 3).
@@ -39,18 +46,39 @@
 // never starts an attempt that cannot finish before them, judging by how
 // long the previous attempt took: it returns the last error at once, in an
 // ExhaustedError whose Reason says so (ReasonDeadline, ReasonMaxDuration,
-// or ReasonRetryAfter when the dependency's own hint is what does not fit).
+// or ReasonRetryAfter when the wait was the dependency's own hint). The
+// arithmetic saturates, so a wait of any length, up to math.MaxInt64 (a
+// Retry-After of centuries, WithDelay(math.MaxInt64)), is judged as it is
+// and gives up at once when it does not fit; without a deadline or a max
+// duration, a long wait is what was asked for and ends when the caller
+// cancels.
 // A sleep ends when the caller cancels, and Execute then returns ctx.Err().
 // No timer or goroutine outlives a call. The clock is read only for a call
 // whose context has a deadline, or with WithMaxDuration.
 //
 // # Budgets
 //
-// A [Budget] shared by many policies caps retries as a share of traffic,
-// so that a failing dependency is not hammered: [NewTokenBudget] is gRPC's
-// token bucket (history-based), [NewRatioBudget] a share of requests with a
-// minimum rate. When the budget is spent, retrying stops with
-// ReasonBudget and an EventBudgetExceeded.
+// A budget.Budget shared by many policies ([WithBudget]) caps retries as a
+// share of traffic, so that a failing dependency is not hammered:
+// budget.NewToken is gRPC's token bucket (history-based), budget.NewRatio a
+// share of requests with a minimum rate. When the budget is spent,
+// retrying stops with ReasonBudget and an EventBudgetExceeded. A call is
+// one request for the budget however many of the policies drawing from it
+// it passes through (a retry around a hedge, nested retries): the
+// outermost records the request and the outcome of its attempts, the
+// others only take their extra attempts from the budget. The budget counts
+// successes and failures worth retrying; a local rejection, a permanent
+// error and the caller's cancellation count for nothing. With a budget
+// that only this retry uses, the success path still allocates nothing; a
+// retry that records a call for a budget other policies use too marks the
+// call's context for them, one allocation of 32 bytes (see the budget
+// package).
+//
+// # Panics and the zero value
+//
+// A panic in the protected function goes through unchanged: the retry
+// holds nothing but the timer of a wait, which is stopped. The zero Retry
+// works as New() with no options.
 //
 // # Events
 //

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/retry"
 )
 
@@ -44,16 +45,16 @@ func ExampleWithRetryIf() {
 	// Output: 1 404
 }
 
-func ExampleNewTokenBudget() {
-	budget := retry.NewTokenBudget(10, 0.1) // shared by every policy that calls the same service
-	a := retry.New(retry.WithBudget(budget), retry.WithDelay(0))
-	b := retry.New(retry.WithBudget(budget), retry.WithDelay(0))
+func ExampleWithBudget() {
+	b := budget.NewToken(10, 0.1) // shared by every policy that calls the same service
+	r1 := retry.New(retry.WithBudget(b), retry.WithDelay(0))
+	r2 := retry.New(retry.WithBudget(b), retry.WithDelay(0))
 	fail := func(ctx context.Context) error { return errors.New("down") }
-	_ = a.Execute(context.Background(), fail) // 3 failed attempts: 10 → 7 tokens
-	err := b.Execute(context.Background(), fail)
+	_ = r1.Execute(context.Background(), fail) // 3 failed attempts: 10 → 7 tokens
+	err := r2.Execute(context.Background(), fail)
 	var ex *retry.ExhaustedError
 	errors.As(err, &ex)
-	fmt.Println(ex.Attempts, ex.Reason, budget.Tokens())
+	fmt.Println(ex.Attempts, ex.Reason, b.Tokens())
 	// Output: 2 budget 5
 }
 

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"sync"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -24,7 +27,7 @@ const (
 	ReasonMaxAttempts = "max_attempts" // every attempt was made
 	ReasonMaxDuration = "max_duration" // WithMaxDuration would be exceeded
 	ReasonDeadline    = "deadline"     // the caller's deadline would pass before another attempt could finish
-	ReasonRetryAfter  = "retry_after"  // the dependency asked for a wait that does not fit the time left
+	ReasonRetryAfter  = "retry_after"  // the dependency asked for a wait that does not fit the time left (deadline or max duration)
 	ReasonBudget      = "budget"       // the retry budget is spent
 )
 
@@ -47,18 +50,27 @@ func (e *ExhaustedError) Unwrap() error { return e.Err }
 // Is reports whether target is ErrExhausted.
 func (e *ExhaustedError) Is(target error) bool { return target == ErrExhausted }
 
-// Retry runs a call again when it fails. See the package documentation.
+// Retry runs a call again when it fails with an error worth retrying,
+// waiting a backoff between attempts; see the package documentation for
+// what is retried and how long it waits. Build one with New and share it:
+// a Retry is safe for concurrent use and keeps nothing per call. The zero
+// Retry works as New() with no options: up to 3 attempts with the default
+// backoff, unnamed, reporting through the global meter provider.
 type Retry struct {
-	attempts    int
+	attempts    int // 0 only in the zero Retry
 	backoff     backoff
 	delayFn     func(attempt int, err error) time.Duration
 	maxDelay    time.Duration
 	maxDuration time.Duration
 	retryIf     func(error) bool
-	budget      Budget
+	budget      budget.Budget
+	share       *budget.Share // nil without a budget
 	random      func() float64
 	reporter    *bulwark.Reporter
 }
+
+// defaultRetry runs the calls of the zero Retry.
+var defaultRetry = sync.OnceValue(func() *Retry { return New() })
 
 var _ bulwark.Stage = (*Retry)(nil)
 
@@ -76,7 +88,7 @@ type config struct {
 	maxDelay    time.Duration
 	maxDuration time.Duration
 	retryIf     func(error) bool
-	budget      Budget
+	budget      budget.Budget
 	random      func() float64
 	jitterSet   bool
 	tel         policyopt.Telemetry
@@ -97,7 +109,9 @@ func WithMaxAttempts(n int) Option {
 }
 
 // WithDelay waits d before every retry; 0 retries at once, without a
-// timer. Default: exponential backoff (see New). It panics if d < 0.
+// timer. A wait that cannot fit the caller's deadline or WithMaxDuration,
+// however long, makes Execute give up at once. Default: exponential backoff
+// (see New). It panics if d < 0.
 func WithDelay(d time.Duration) Option {
 	if d < 0 {
 		panicf("WithDelay", "delay must be >= 0, got %v", d)
@@ -185,10 +199,11 @@ func WithMaxDuration(d time.Duration) Option {
 }
 
 // WithRetryIf decides which errors are retried. Whatever it says,
-// bulwark.Permanent errors and the caller's own cancellation are never
-// retried. Default: every other error, except a rejection whose
-// bulwark.RetryAfter hint does not fit the time left. It panics if pred is
-// nil.
+// bulwark.Permanent errors, the caller's own cancellation and local
+// rejections (bulwark.ErrRejected) without a bulwark.RetryAfter hint are
+// never retried, and a hinted rejection only when the hint fits the time
+// left. Default: every other error, a timeout included. It panics if pred
+// is nil.
 func WithRetryIf(pred func(err error) bool) Option {
 	if pred == nil {
 		panicf("WithRetryIf", "predicate must not be nil")
@@ -196,11 +211,17 @@ func WithRetryIf(pred func(err error) bool) Option {
 	return optionFunc(func(c *config) { c.retryIf = pred })
 }
 
-// WithBudget draws every retry from b, shared with other policies. Default:
-// no budget. It panics if b is nil.
-func WithBudget(b Budget) Option {
+// WithBudget draws every retry from b (budget.NewToken, budget.NewRatio),
+// shared with other policies: when it is spent, retrying stops with
+// ReasonBudget. A call is one request for b however many policies drawing
+// from it the call passes through (see the budget package). Default: no
+// budget. It panics if b is nil or not comparable.
+func WithBudget(b budget.Budget) Option {
 	if b == nil {
 		panicf("WithBudget", "budget must not be nil")
+	}
+	if !reflect.TypeOf(b).Comparable() {
+		panicf("WithBudget", "budget must be comparable (a pointer), got %T", b)
 	}
 	return optionFunc(func(c *config) { c.budget = b })
 }
@@ -253,7 +274,7 @@ func New(opts ...Option) *Retry {
 	if c.backoff.jitter == JitterDecorrelated && c.backoff.initial <= 0 {
 		panicf("WithJitter", "decorrelated jitter needs a backoff with an initial delay > 0")
 	}
-	return &Retry{
+	r := &Retry{
 		attempts:    c.attempts,
 		backoff:     c.backoff,
 		delayFn:     c.delayFn,
@@ -264,6 +285,10 @@ func New(opts ...Option) *Retry {
 		random:      c.random,
 		reporter:    c.tel.Reporter("retry"),
 	}
+	if c.budget != nil {
+		r.share = budget.NewShare(c.budget)
+	}
+	return r
 }
 
 // Execute runs fn, and again after a failure worth retrying, until it
@@ -293,8 +318,16 @@ func run(ctx context.Context, next bulwark.Next, fn func(context.Context) error)
 }
 
 func (r *Retry) execute(ctx context.Context, next bulwark.Next, fn func(context.Context) error) error {
-	if r.budget != nil {
-		r.budget.RecordRequest()
+	if r.attempts == 0 {
+		return defaultRetry().execute(ctx, next, fn)
+	}
+	// The attempts run under the context Begin returns, through which
+	// policies inside that share the budget see the call recorded.
+	records := false
+	if r.share != nil {
+		if ctx, records = r.share.Begin(ctx); records {
+			r.budget.RecordRequest()
+		}
 	}
 	// The clock is read only when a time limit needs the first attempt's
 	// start.
@@ -305,16 +338,16 @@ func (r *Retry) execute(ctx context.Context, next bulwark.Next, fn func(context.
 	}
 	err := run(ctx, next, fn)
 	if err == nil {
-		if r.budget != nil {
+		if records {
 			r.budget.RecordAttempt(true)
 		}
 		return nil
 	}
-	return r.retry(ctx, next, fn, err, start)
+	return r.retry(ctx, next, fn, err, start, records)
 }
 
 // retry runs the attempts after the first, which failed with err.
-func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Context) error, err error, start time.Time) error {
+func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Context) error, err error, start time.Time, records bool) error {
 	var prevDelay time.Duration
 	attemptStart := start
 	done := ctx.Done()
@@ -323,7 +356,13 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 		if permanent || !r.retryable(done, err) {
 			return err
 		}
-		if r.budget != nil {
+		// A local rejection never reached the dependency: retried only
+		// when it says when to come back, and not counted as a failure.
+		rejected := isRejection(err)
+		if rejected && !hinted {
+			return err
+		}
+		if records && !rejected {
 			r.budget.RecordAttempt(false)
 		}
 		if attempt >= r.attempts {
@@ -331,16 +370,7 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 		}
 		delay := r.delay(attempt, prevDelay, err, hint, hinted)
 		if !start.IsZero() {
-			now := time.Now()
-			lastTook := now.Sub(attemptStart)
-			if r.maxDuration > 0 && now.Add(delay+lastTook).After(start.Add(r.maxDuration)) {
-				return r.exhausted(ctx, next, attempt, ReasonMaxDuration, err)
-			}
-			if dl, ok := ctx.Deadline(); ok && now.Add(delay+lastTook).After(dl) {
-				reason := ReasonDeadline
-				if hinted {
-					reason = ReasonRetryAfter
-				}
+			if reason := r.misfit(ctx, start, attemptStart, delay, hinted); reason != "" {
 				return r.exhausted(ctx, next, attempt, reason, err)
 			}
 		}
@@ -361,12 +391,55 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 			attemptStart = time.Now()
 		}
 		if err = run(ctx, next, fn); err == nil {
-			if r.budget != nil {
+			if records {
 				r.budget.RecordAttempt(true)
 			}
 			return nil
 		}
 	}
+}
+
+// misfit returns why another attempt, after delay and as long as the one
+// that started at attemptStart, could not finish within the time limits,
+// or "" if it can. The sums saturate: a wait of math.MaxInt64 does not
+// wrap around to one that seems to fit.
+func (r *Retry) misfit(ctx context.Context, start, attemptStart time.Time, delay time.Duration, hinted bool) string {
+	now := time.Now()
+	need := addSat(delay, now.Sub(attemptStart))
+	reason := ""
+	if r.maxDuration > 0 && addSat(now.Sub(start), need) > r.maxDuration {
+		reason = ReasonMaxDuration
+	} else if dl, ok := ctx.Deadline(); ok && need > dl.Sub(now) {
+		reason = ReasonDeadline
+	}
+	if reason != "" && hinted {
+		reason = ReasonRetryAfter
+	}
+	return reason
+}
+
+// plainError is the type of errors.New's errors: they wrap nothing, so
+// one is a rejection only if it is bulwark.ErrRejected itself, which saves
+// errors.Is its interface checks on the commonest failure.
+var plainError = reflect.TypeOf(errors.New(""))
+
+func isRejection(err error) bool {
+	if reflect.TypeOf(err) == plainError {
+		return err == bulwark.ErrRejected
+	}
+	return errors.Is(err, bulwark.ErrRejected)
+}
+
+// addSat returns a + b, saturated at the bounds of Duration.
+func addSat(a, b time.Duration) time.Duration {
+	s := a + b
+	switch {
+	case b > 0 && s < a:
+		return math.MaxInt64
+	case b < 0 && s > a:
+		return math.MinInt64
+	}
+	return s
 }
 
 // retryable reports whether err, which is not permanent, is worth another

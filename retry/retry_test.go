@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
-	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/internal/otest"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
@@ -163,17 +162,16 @@ func TestRetryAfterHintIsUsedVerbatimAndCapped(t *testing.T) {
 
 func TestHintThatDoesNotFitTheDeadlineStopsAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := breaker.New(breaker.WithConsecutiveFailures(1), breaker.WithOpenDuration(time.Minute))
-		_ = b.Execute(context.Background(), func(context.Context) error { return errDep }) // open for a minute
+		open := bulwark.WithRetryAfter(errRejected, time.Minute) // as an open breaker says
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		start := time.Now()
-		err := bulwark.New(retry.New(), b).Execute(ctx, func(context.Context) error { return nil })
+		err := retry.New().Execute(ctx, func(context.Context) error { return open })
 		assert.Zero(t, time.Since(start), "no sleep for a wait that cannot fit")
 		var ex *retry.ExhaustedError
 		require.ErrorAs(t, err, &ex)
 		assert.Equal(t, retry.ReasonRetryAfter, ex.Reason)
-		assert.ErrorIs(t, err, breaker.ErrOpen)
+		assert.ErrorIs(t, err, bulwark.ErrRejected)
 	})
 }
 
@@ -265,31 +263,28 @@ func TestExecuteRejectsNilArguments(t *testing.T) {
 
 func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 	cases := map[string]func(){
-		"bulwark/retry: WithMaxAttempts: n must be >= 1, got 0":                       func() { retry.WithMaxAttempts(0) },
-		"bulwark/retry: WithDelay: delay must be >= 0, got -1s":                       func() { retry.WithDelay(-time.Second) },
-		"bulwark/retry: WithLinearBackoff: initial must be >= 0, got -1ns":            func() { retry.WithLinearBackoff(-1, time.Second, time.Second) },
-		"bulwark/retry: WithLinearBackoff: increment must be > 0, got 0s":             func() { retry.WithLinearBackoff(0, 0, time.Second) },
-		"bulwark/retry: WithLinearBackoff: max must be > 0 and >= initial 2s, got 1s": func() { retry.WithLinearBackoff(2*time.Second, time.Second, time.Second) },
-		"bulwark/retry: WithExponentialBackoff: initial must be > 0, got 0s":          func() { retry.WithExponentialBackoff(0, 2, time.Second) },
-		"bulwark/retry: WithExponentialBackoff: factor must be >= 1, got 0.5":         func() { retry.WithExponentialBackoff(time.Second, 0.5, time.Minute) },
-		"bulwark/retry: WithExponentialBackoff: factor must be >= 1, got NaN":         func() { retry.WithExponentialBackoff(time.Second, nan(), time.Minute) },
-		"bulwark/retry: WithExponentialBackoff: max must be >= initial 1s, got 1ms":   func() { retry.WithExponentialBackoff(time.Second, 2, time.Millisecond) },
-		"bulwark/retry: WithJitter: unknown jitter 9":                                 func() { retry.WithJitter(9) },
-		"bulwark/retry: WithDelayFunc: function must not be nil":                      func() { retry.WithDelayFunc(nil) },
-		"bulwark/retry: WithMaxDelay: delay must be > 0, got 0s":                      func() { retry.WithMaxDelay(0) },
-		"bulwark/retry: WithMaxDuration: duration must be > 0, got -1s":               func() { retry.WithMaxDuration(-time.Second) },
-		"bulwark/retry: WithRetryIf: predicate must not be nil":                       func() { retry.WithRetryIf(nil) },
-		"bulwark/retry: WithBudget: budget must not be nil":                           func() { retry.WithBudget(nil) },
-		"bulwark/retry: WithName: name must not be empty":                             func() { retry.WithName("") },
-		"bulwark/retry: WithMeterProvider: provider must not be nil":                  func() { retry.WithMeterProvider(nil) },
-		"bulwark/retry: WithObserver: observer must not be nil":                       func() { retry.WithObserver(nil) },
+		"bulwark/retry: WithMaxAttempts: n must be >= 1, got 0":                                        func() { retry.WithMaxAttempts(0) },
+		"bulwark/retry: WithDelay: delay must be >= 0, got -1s":                                        func() { retry.WithDelay(-time.Second) },
+		"bulwark/retry: WithLinearBackoff: initial must be >= 0, got -1ns":                             func() { retry.WithLinearBackoff(-1, time.Second, time.Second) },
+		"bulwark/retry: WithLinearBackoff: increment must be > 0, got 0s":                              func() { retry.WithLinearBackoff(0, 0, time.Second) },
+		"bulwark/retry: WithLinearBackoff: max must be > 0 and >= initial 2s, got 1s":                  func() { retry.WithLinearBackoff(2*time.Second, time.Second, time.Second) },
+		"bulwark/retry: WithExponentialBackoff: initial must be > 0, got 0s":                           func() { retry.WithExponentialBackoff(0, 2, time.Second) },
+		"bulwark/retry: WithExponentialBackoff: factor must be >= 1, got 0.5":                          func() { retry.WithExponentialBackoff(time.Second, 0.5, time.Minute) },
+		"bulwark/retry: WithExponentialBackoff: factor must be >= 1, got NaN":                          func() { retry.WithExponentialBackoff(time.Second, nan(), time.Minute) },
+		"bulwark/retry: WithExponentialBackoff: max must be >= initial 1s, got 1ms":                    func() { retry.WithExponentialBackoff(time.Second, 2, time.Millisecond) },
+		"bulwark/retry: WithJitter: unknown jitter 9":                                                  func() { retry.WithJitter(9) },
+		"bulwark/retry: WithDelayFunc: function must not be nil":                                       func() { retry.WithDelayFunc(nil) },
+		"bulwark/retry: WithMaxDelay: delay must be > 0, got 0s":                                       func() { retry.WithMaxDelay(0) },
+		"bulwark/retry: WithMaxDuration: duration must be > 0, got -1s":                                func() { retry.WithMaxDuration(-time.Second) },
+		"bulwark/retry: WithRetryIf: predicate must not be nil":                                        func() { retry.WithRetryIf(nil) },
+		"bulwark/retry: WithBudget: budget must not be nil":                                            func() { retry.WithBudget(nil) },
+		"bulwark/retry: WithBudget: budget must be comparable (a pointer), got retry_test.sliceBudget": func() { retry.WithBudget(sliceBudget{}) },
+		"bulwark/retry: WithName: name must not be empty":                                              func() { retry.WithName("") },
+		"bulwark/retry: WithMeterProvider: provider must not be nil":                                   func() { retry.WithMeterProvider(nil) },
+		"bulwark/retry: WithObserver: observer must not be nil":                                        func() { retry.WithObserver(nil) },
 		"bulwark/retry: WithJitter: decorrelated jitter needs a backoff with an initial delay > 0": func() {
 			retry.New(retry.WithDelay(0), retry.WithJitter(retry.JitterDecorrelated))
 		},
-		"bulwark/retry: NewTokenBudget: maxTokens must be in (0, 1000], got 0":         func() { retry.NewTokenBudget(0, 0.1) },
-		"bulwark/retry: NewTokenBudget: tokenRatio must be in (0, 1000], got -1":       func() { retry.NewTokenBudget(10, -1) },
-		"bulwark/retry: NewRatioBudget: ratio must be in (0, 1], got 1.5":              func() { retry.NewRatioBudget(1.5, 1) },
-		"bulwark/retry: NewRatioBudget: minPerSecond must be finite and >= 0, got NaN": func() { retry.NewRatioBudget(0.1, nan()) },
 	}
 	for msg, f := range cases {
 		assert.PanicsWithValue(t, msg, f)

@@ -1,0 +1,263 @@
+package hedge_test
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/budget"
+	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/retry"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// panickyBudget panics in the method named.
+type panickyBudget struct{ in string }
+
+func (b *panickyBudget) RecordRequest() {
+	if b.in == "RecordRequest" {
+		panic(b.in)
+	}
+}
+func (b *panickyBudget) RecordAttempt(bool) {
+	if b.in == "RecordAttempt" {
+		panic(b.in)
+	}
+}
+func (b *panickyBudget) TryRetry() bool {
+	if b.in == "TryRetry" {
+		panic(b.in)
+	}
+	return true
+}
+
+// The budget is asked from the timer's goroutine and a hedge's: a panic
+// there reaches the caller, after every attempt has returned.
+func TestPanicInTheBudgetReachesTheCaller(t *testing.T) {
+	for _, in := range []string{"RecordRequest", "RecordAttempt", "TryRetry"} {
+		t.Run(in, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := hedge.New(hedge.WithDelay(10*time.Millisecond), hedge.WithBudget(&panickyBudget{in: in}))
+				var calls, running atomic.Int32
+				v := recovered(func() {
+					_ = h.Execute(context.Background(), func(ctx context.Context) error {
+						running.Add(1)
+						defer running.Add(-1)
+						if calls.Add(1) == 1 {
+							<-ctx.Done()
+							return ctx.Err()
+						}
+						return nil
+					})
+				})
+				assert.Equal(t, in, v)
+				assert.Zero(t, running.Load())
+			})
+		})
+	}
+}
+
+// The caller's cancellation ends the call at every point: before it, while
+// the primary runs alone, after a hedge launched, after a failure launched
+// one at once.
+func TestCancellationAtEveryPoint(t *testing.T) {
+	cases := []struct {
+		name     string
+		cancelAt time.Duration // 0: before Execute
+		failFast bool          // the primary fails at 5ms
+		calls    int32
+	}{
+		{"before the call", 0, false, 1},
+		{"primary alone", 50 * time.Millisecond, false, 1},
+		{"after the hedge launched", 150 * time.Millisecond, false, 2},
+		{"after a failure launched it at once", 50 * time.Millisecond, true, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				if tc.cancelAt == 0 {
+					cancel()
+				} else {
+					time.AfterFunc(tc.cancelAt, cancel)
+				}
+				var calls, running atomic.Int32
+				start := time.Now()
+				err := hedge.New(hedge.WithDelay(100*time.Millisecond)).Execute(ctx, func(ctx context.Context) error {
+					running.Add(1)
+					defer running.Add(-1)
+					if calls.Add(1) == 1 && tc.failFast {
+						time.Sleep(5 * time.Millisecond)
+						return errDep
+					}
+					<-ctx.Done()
+					return ctx.Err()
+				})
+				assert.ErrorIs(t, err, context.Canceled)
+				assert.Equal(t, tc.calls, calls.Load())
+				assert.Zero(t, running.Load())
+				assert.Equal(t, tc.cancelAt, time.Since(start))
+			})
+		})
+	}
+}
+
+// Many goroutines share a hedge, a retry and their budget, with attempts
+// that win, lose, fail and panic: every call ends, every panic reaches its
+// caller, nothing is left running (goleak), and the race detector sees the
+// sharing.
+func TestManyGoroutines(t *testing.T) {
+	b := budget.NewToken(100, 0.5)
+	h := hedge.New(hedge.WithDelay(time.Millisecond), hedge.WithMaxHedges(2), hedge.WithBudget(b),
+		hedge.WithLatencyQuantile(0.9, 64, time.Millisecond))
+	p := bulwark.New(retry.New(retry.WithDelay(0), retry.WithBudget(b)), h)
+	var running, panics atomic.Int32
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 50 {
+				v := recovered(func() {
+					var n atomic.Int32
+					_ = p.Execute(context.Background(), func(ctx context.Context) error {
+						running.Add(1)
+						defer running.Add(-1)
+						switch k := n.Add(1); (g + i + int(k)) % 5 {
+						case 0:
+							return nil
+						case 1:
+							return errDep
+						case 2:
+							if (g*50+i)%7 == 0 {
+								panic("boom")
+							}
+							return errRejected
+						default:
+							select {
+							case <-ctx.Done():
+								return ctx.Err()
+							case <-time.After(2 * time.Millisecond):
+								return nil
+							}
+						}
+					})
+				})
+				if v != nil {
+					require.Equal(t, "boom", v)
+					panics.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assert.Zero(t, running.Load())
+	assert.Positive(t, panics.Load())
+	t.Logf("%d panics reached their callers; %.1f tokens left", panics.Load(), b.Tokens())
+}
+
+// The success path allocates the call alone (224 bytes), with or without
+// a budget, shared or not: a hedge marks its attempts' contexts for the
+// policies inside at no cost.
+func TestNotFiringAllocatesTheCallAlone(t *testing.T) {
+	ctx := context.Background()
+	shared := budget.NewRatio(0.1, 0)
+	withRetryInside := bulwark.New(hedge.New(hedge.WithDelay(time.Second), hedge.WithBudget(shared)),
+		retry.New(retry.WithBudget(shared)))
+	for name, p := range map[string]bulwark.Policy{
+		"no budget":                       hedge.New(hedge.WithDelay(time.Second)),
+		"a budget of its own":             hedge.New(hedge.WithDelay(time.Second), hedge.WithBudget(budget.NewToken(10, 0.1))),
+		"a shared budget, a retry inside": withRetryInside,
+	} {
+		assert.Equal(t, 1.0, testing.AllocsPerRun(1000, func() { _ = p.Execute(ctx, nop) }), name)
+		if !raceEnabled {
+			assert.Equal(t, uint64(224), bytesPerRun(10000, func() { _ = p.Execute(ctx, nop) }), name)
+		}
+	}
+}
+
+// bytesPerRun returns the bytes f allocates per run, rounded down: the odd
+// allocation of the runtime meanwhile does not count.
+func bytesPerRun(n int, f func()) uint64 {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	f()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range n {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / uint64(n)
+}
+
+func TestBytesPerHedge(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	plain := otest.HeapPerInstance(2000, func() *hedge.Hedge {
+		h := hedge.New(hedge.WithDelay(time.Second))
+		_ = h.Execute(context.Background(), nop)
+		return h
+	})
+	quantile := otest.HeapPerInstance(2000, func() *hedge.Hedge {
+		return hedge.New(hedge.WithLatencyQuantile(0.95, 128, time.Millisecond))
+	})
+	t.Logf("a hedge: %.0f bytes; with a latency quantile over 128 attempts: %.0f bytes", plain, quantile)
+	assert.LessOrEqual(t, plain, 1024.0)
+	assert.LessOrEqual(t, quantile, 3072.0)
+}
+
+func TestDroppedHedgesAreCollected(t *testing.T) {
+	for name, mp := range map[string]func() metric.MeterProvider{
+		"global provider": func() metric.MeterProvider { return nil },
+		"SDK provider":    func() metric.MeterProvider { return otest.NewMeter() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := mp()
+			collected := otest.Collected(func() *hedge.Hedge {
+				opts := []hedge.Option{hedge.WithDelay(time.Millisecond), hedge.WithBudget(budget.NewToken(10, 0.1)),
+					hedge.WithLatencyQuantile(0.5, 8, time.Millisecond)}
+				if m != nil {
+					opts = append(opts, hedge.WithMeterProvider(m))
+				}
+				return hedge.New(opts...)
+			}, func(h *hedge.Hedge) {
+				var n atomic.Int32
+				_ = h.Execute(context.Background(), func(ctx context.Context) error {
+					if n.Add(1) == 1 {
+						<-ctx.Done() // a hedge fires and wins
+						return ctx.Err()
+					}
+					return nil
+				})
+			})
+			assert.True(t, collected)
+			runtime.KeepAlive(m)
+		})
+	}
+}
+
+// A loser that ignores its cancellation and succeeds after the call was
+// decided is not a latency sample.
+func TestLosersAreNotLatencySamples(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := hedge.New(hedge.WithLatencyQuantile(0.9, 8, time.Millisecond))
+		for range 8 {
+			var n atomic.Int32
+			_ = h.Execute(context.Background(), func(ctx context.Context) error {
+				if n.Add(1) == 1 {
+					time.Sleep(10 * time.Millisecond) // the primary wins
+				} else {
+					time.Sleep(100 * time.Millisecond) // the hedge loses, ignoring its cancellation
+				}
+				return nil
+			})
+		}
+		assert.Equal(t, 10*time.Millisecond, h.Delay())
+	})
+}
