@@ -72,7 +72,7 @@
 // # Cost
 //
 // When the answer comes before the delay, a call allocates one object
-// (224 bytes) and reuses a timer from the Hedge's pool: no goroutine, no
+// (176 bytes) and reuses a timer from the Hedge's pool: no goroutine, no
 // channel. (In tests with testing/synctest, whose timers belong to their
 // bubble, build the Hedge inside the bubble.) The
 // attempt's cancellable context is made only when the attempt watches its

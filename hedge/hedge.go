@@ -285,18 +285,43 @@ type call struct {
 	primary attemptCtx
 
 	mu          sync.Mutex
-	records     bool          // this hedge records the call in its budget; set before any attempt
-	primaryDone bool          // the primary attempt has returned, or panicked
-	decided     bool          // a winner, a final error or a panic is known
-	refused     bool          // the budget refused a hedge: no more are asked for
-	running     int32         // hedges running, and launches and their reports in progress
-	launching   int32         // launches between their reservation and their start
-	attempts    []*attemptCtx // hedges launched
-	errs        []error       // failures and rejections, in the order they came
+	records     bool  // this hedge records the call in its budget; set before any attempt
+	primaryDone bool  // the primary attempt has returned, or panicked
+	decided     bool  // a winner, a final error or a panic is known
+	refused     bool  // the budget refused a hedge: no more are asked for
+	panicked    bool  // an attempt panicked: x.panicVal is the first panic
+	running     int32 // hedges running, and launches and their reports in progress
+	launching   int32 // launches between their reservation and their start
 	result      error
-	panicVal    *any          // the first panic of an attempt, once one panicked
-	timer       *time.Timer   // the next hedge's, after the first
+	x           *hedging      // nil until the call goes beyond a primary that answers
 	done        chan struct{} // closed once decided and nothing runs
+}
+
+// hedging is the state of a call beyond its primary attempt, made when a
+// hedge is first asked for or an attempt fails or panics: a call answered
+// before the delay, the common case, never needs it.
+type hedging struct {
+	attempts []*attemptCtx // hedges launched
+	errs     []error       // failures and rejections, in the order they came
+	timer    *time.Timer   // the next hedge's, after the first
+	panicVal any
+}
+
+// xLocked returns c.x, made if need be. It requires c.mu held.
+func (c *call) xLocked() *hedging {
+	if c.x == nil {
+		c.x = &hedging{}
+	}
+	return c.x
+}
+
+// hedgesLocked returns the number of hedges launched. It requires c.mu
+// held.
+func (c *call) hedgesLocked() int {
+	if c.x == nil {
+		return 0
+	}
+	return len(c.x.attempts)
 }
 
 // disarm stops the first hedge's timer *pht, once (it sets *pht to nil),
@@ -343,7 +368,7 @@ func (c *call) runPrimary(ht **hedgeTimer, start time.Time) error {
 	// A failure before the delay launches the next hedge at once.
 	c.mu.Lock()
 	c.primaryDone = true
-	c.errs = append(c.errs, err)
+	c.xLocked().errs = append(c.xLocked().errs, err)
 	c.mu.Unlock()
 	c.launch()
 	return c.wait()
@@ -359,8 +384,8 @@ func (c *call) abort(ht **hedgeTimer, p any) (any, bool) {
 	c.primary.release()
 	c.mu.Lock()
 	c.primaryDone = true
-	if p != nil && c.panicVal == nil {
-		c.panicVal = &p
+	if p != nil && !c.panicked {
+		c.panicked, c.xLocked().panicVal = true, p
 	}
 	if !c.decided {
 		c.decideLocked(nil)
@@ -372,7 +397,7 @@ func (c *call) abort(ht **hedgeTimer, p any) (any, bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return *c.panicVal, true
+	return c.x.panicVal, true
 }
 
 // outcomeKind is what an attempt's error means to the hedge.
@@ -428,8 +453,8 @@ func (c *call) panicLocked(p any) {
 	if p == nil {
 		return
 	}
-	if c.panicVal == nil {
-		c.panicVal = &p
+	if !c.panicked {
+		c.panicked, c.xLocked().panicVal = true, p
 	}
 	if !c.decided {
 		c.decideLocked(nil)
@@ -443,13 +468,13 @@ func (c *call) panicLocked(p any) {
 // running attempt, so the call cannot settle before it is done.
 func (c *call) launch() {
 	c.mu.Lock()
-	if c.decided || c.refused || len(c.attempts)+int(c.launching) >= c.h.maxHedges {
+	if c.decided || c.refused || c.hedgesLocked()+int(c.launching) >= c.h.maxHedges {
 		c.mu.Unlock()
 		return
 	}
 	c.launching++
 	c.running++
-	n := len(c.attempts) + int(c.launching) + 1 // the primary is attempt 1
+	n := c.hedgesLocked() + int(c.launching) + 1 // the primary is attempt 1
 	c.mu.Unlock()
 	done := false
 	defer func() {
@@ -482,13 +507,14 @@ func (c *call) launch() {
 		return
 	}
 	a := &attemptCtx{parent: c.ctx, mark: c.primary.mark}
-	c.attempts = append(c.attempts, a)
-	n = len(c.attempts) + 1
-	if len(c.attempts)+int(c.launching) < c.h.maxHedges {
-		if c.timer != nil {
-			c.timer.Stop()
+	x := c.xLocked()
+	x.attempts = append(x.attempts, a)
+	n = len(x.attempts) + 1
+	if len(x.attempts)+int(c.launching) < c.h.maxHedges {
+		if x.timer != nil {
+			x.timer.Stop()
 		}
-		c.timer = time.AfterFunc(c.delay, c.onTimer)
+		x.timer = time.AfterFunc(c.delay, c.onTimer)
 	}
 	c.mu.Unlock()
 	go c.runHedge(a, n) // it inherits the running slot
@@ -532,10 +558,11 @@ func (c *call) finish(a *attemptCtx, err error, start time.Time) {
 		case won, final:
 			c.decideLocked(err)
 		case rejected, failed:
-			c.errs = append(c.errs, err)
-		}
-		if k == failed && c.timer != nil {
-			c.timer.Stop()
+			x := c.xLocked()
+			x.errs = append(x.errs, err)
+			if k == failed && x.timer != nil {
+				x.timer.Stop()
+			}
 		}
 	}
 	c.mu.Unlock()
@@ -581,13 +608,14 @@ func (c *call) settleLocked() {
 // when the dependency was asked. It requires c.mu held.
 func (c *call) failureLocked() error {
 	var failures []error
-	for _, err := range c.errs {
+	errs := c.xLocked().errs
+	for _, err := range errs {
 		if !errors.Is(err, bulwark.ErrRejected) {
 			failures = append(failures, err)
 		}
 	}
 	if len(failures) == 0 {
-		failures = c.errs
+		failures = errs
 	}
 	if len(failures) == 1 {
 		return failures[0]
@@ -600,12 +628,14 @@ func (c *call) failureLocked() error {
 func (c *call) decideLocked(err error) {
 	c.decided = true
 	c.result = err
-	if c.timer != nil {
-		c.timer.Stop()
-	}
 	c.primary.cancel()
-	for _, a := range c.attempts {
-		a.cancel()
+	if x := c.x; x != nil {
+		if x.timer != nil {
+			x.timer.Stop()
+		}
+		for _, a := range x.attempts {
+			a.cancel()
+		}
 	}
 }
 
@@ -627,10 +657,14 @@ func (c *call) await() {
 func (c *call) wait() error {
 	c.await()
 	c.mu.Lock()
-	p, err := c.panicVal, c.result
+	panicked, err := c.panicked, c.result
+	var p any
+	if panicked {
+		p = c.x.panicVal
+	}
 	c.mu.Unlock()
-	if p != nil {
-		panic(*p)
+	if panicked {
+		panic(p)
 	}
 	return err
 }
