@@ -68,8 +68,9 @@ type shareCounter interface{ shares() *atomic.Int32 }
 // budget, make about 10% extra attempts in all, not 20%.
 //
 // Build a Share once, when the policy is built, with NewShare; it is safe
-// for concurrent use. Every bulwark policy that takes a Budget holds one;
-// a policy written outside bulwark that draws from a Budget should too.
+// for concurrent use. The zero Share draws from no budget and must not be
+// used. Every bulwark policy that takes a Budget holds one; a policy
+// written outside bulwark that draws from a Budget should too.
 type Share struct {
 	b      Budget
 	key    any           // shareKey{b}, converted once so lookups do not allocate
