@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -12,7 +13,9 @@ import (
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
 	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/bulwark-go/bulwark/hedge"
 	"github.com/bulwark-go/bulwark/ratelimit"
+	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -120,6 +123,8 @@ func TestEveryPolicyFollowsTheOutcomeTable(t *testing.T) {
 		{"breaker", checkBreaker},
 		{"adaptive bulkhead", checkAdaptive},
 		{"throttler", checkThrottler},
+		{"retry", checkRetry},
+		{"hedge", checkHedge},
 		{"fixed bulkhead", checkBulkhead},
 		{"rate limiter", checkLimiter},
 		{"timeout", checkTimeout},
@@ -220,6 +225,51 @@ func checkThrottler(t *testing.T, c outcomeCase) {
 		want = bulwark.OutcomeIgnored
 	}
 	assert.Equal(t, want, got)
+}
+
+// counting wraps a case's policy check so that it counts the protected
+// function's runs.
+type counting struct {
+	p    bulwark.Policy
+	runs atomic.Int32
+}
+
+func (c *counting) Execute(ctx context.Context, fn func(context.Context) error) error {
+	return c.p.Execute(ctx, func(ctx context.Context) error {
+		c.runs.Add(1)
+		return fn(ctx)
+	})
+}
+
+// Retry makes all three attempts of what it retries, with no wait but a
+// fitting hint's, and one of anything else.
+func checkRetry(t *testing.T, c outcomeCase) {
+	r := &counting{p: retry.New(retry.WithMaxAttempts(3), retry.WithDelay(0))}
+	start := time.Now()
+	c.run(t, r)
+	want, wait := 1, time.Duration(0)
+	if c.retried {
+		want = 3
+		if c.err == errInnerHint {
+			wait = 2 * time.Millisecond // the hint, before each retry
+		}
+	}
+	assert.Equal(t, int32(want), r.runs.Load(), "attempts")
+	assert.Equal(t, wait, time.Since(start))
+}
+
+// A hedge an hour away starts at once after a failure, and never after
+// anything else.
+func checkHedge(t *testing.T, c outcomeCase) {
+	h := &counting{p: hedge.New(hedge.WithDelay(time.Hour), hedge.WithMaxHedges(1))}
+	start := time.Now()
+	c.run(t, h)
+	want := 1
+	if c.hedged {
+		want = 2
+	}
+	assert.Equal(t, int32(want), h.runs.Load(), "attempts")
+	assert.Zero(t, time.Since(start), "no attempt waited for the hedge delay")
 }
 
 // Policies that learn nothing pass every outcome through and hold nothing
