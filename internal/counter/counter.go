@@ -1,29 +1,28 @@
 // Package counter provides a counter that many goroutines add to without
-// sharing a cache line: each add lands in one of a few padded stripes
-// chosen from the calling goroutine's stack address, so goroutines running
-// on different cores rarely touch the same line, and a read sums the
-// stripes.
+// sharing a cache line: each add lands in the padded stripe of the
+// processor (the runtime's P) it runs on, and a read sums the stripes.
 //
 // The stripes are sized by GOMAXPROCS when the counter is first used (the
-// next power of two, at most 64), so a counter costs 128 bytes a processor:
-// 256 bytes at GOMAXPROCS 2. Policies are built by the thousand (one per
-// host, one per tenant), so a fixed 64-stripe array (8 KiB a counter) was
-// rejected.
-//
-// Choosing the stripe by processor (the runtime's procPin, reached by
-// linkname) never collides, but costs twice as much per add and cannot be
-// inlined; on the hot paths this counter serves, the rare shared stripe is
-// the cheaper trade.
+// next power of two, at most 64), so a counter costs 128 bytes a processor
+// and 128 more for the header: 384 bytes at GOMAXPROCS 2. Policies are
+// built by the thousand (one per host, one per tenant), so a fixed
+// 64-stripe array (8 KiB a counter) was rejected. Choosing the stripe from
+// a hash of the goroutine's stack address was rejected too: with few
+// stripes, two running goroutines often share one (half the time at
+// GOMAXPROCS 2, when an add costs twice as much or more), while the
+// processor's index never collides, for about a nanosecond more on one
+// goroutine. A processor added later (GOMAXPROCS raised) shares a stripe:
+// the sum is unaffected.
 package counter
 
 import (
-	"math/bits"
 	"runtime"
 	"sync/atomic"
-	"unsafe"
+	_ "unsafe" // for go:linkname
 )
 
-// lineBytes spans two cache lines: x86 prefetches lines in adjacent pairs.
+// lineBytes spans two cache lines: x86 prefetches lines in adjacent pairs,
+// and neighbouring processors' stripes are neighbours.
 const lineBytes = 128
 
 // Slots is the number of separate counts a Striped holds.
@@ -40,10 +39,14 @@ type line struct {
 // maxStripes bounds the stripes: processors beyond it share stripes.
 const maxStripes = 64
 
-// lines is the stripes of one counter with the shift that picks one.
+// lines is the stripes of one counter with the mask that picks one. It is
+// read on every add and written never, so it is padded to a line pair of
+// its own: an object that shared its line and was written would make every
+// add miss the cache.
 type lines struct {
-	shift uint // 64 - log2(len(l))
-	l     []line
+	mask int // len(l) - 1
+	l    []line
+	_    [lineBytes - 32]byte
 }
 
 // Striped is a contention-free group of Slots counters (slot 0 is the one
@@ -62,7 +65,7 @@ func (c *Striped) AddAt(slot int, delta int64) {
 	if l == nil {
 		l = c.init()
 	}
-	l.l[index(l.shift)].n[slot&(Slots-1)].Add(delta)
+	l.l[proc()&l.mask].n[slot&(Slots-1)].Add(delta)
 }
 
 // Load returns the sum of slot 0.
@@ -85,14 +88,14 @@ func (c *Striped) LoadAt(slot int) int64 {
 // Bytes returns the memory the stripes hold (0 before the first add).
 func (c *Striped) Bytes() int {
 	if l := c.p.Load(); l != nil {
-		return len(l.l) * lineBytes
+		return (len(l.l) + 1) * lineBytes
 	}
 	return 0
 }
 
 func (c *Striped) init() *lines {
 	n := stripesFor(runtime.GOMAXPROCS(0))
-	l := &lines{shift: uint(64 - bits.TrailingZeros(uint(n))), l: make([]line, n)}
+	l := &lines{mask: n - 1, l: make([]line, n)}
 	if c.p.CompareAndSwap(nil, l) {
 		return l
 	}
@@ -109,14 +112,17 @@ func stripesFor(procs int) int {
 	return n
 }
 
-// index picks a stripe from the address of a variable on the calling
-// goroutine's stack. Goroutines that run at the same time have distinct
-// stacks, at least 2 KiB apart; a multiplicative hash spreads the stack
-// numbers over the stripes. A goroutine whose stack moves (it grew) simply
-// adds to another stripe: the sum is unaffected. A shift of 64 (one
-// stripe) yields 0.
-func index(shift uint) uintptr {
-	var marker byte
-	stack := uint64(uintptr(unsafe.Pointer(&marker))) >> 11
-	return uintptr((stack * 0x9E3779B97F4A7C15) >> shift)
+//go:linkname procPin runtime.procPin
+func procPin() int
+
+//go:linkname procUnpin runtime.procUnpin
+func procUnpin()
+
+// proc returns the index of the processor the goroutine runs on. It may
+// move right after; an add then lands in another processor's stripe, which
+// costs a shared line once and changes no sum.
+func proc() int {
+	p := procPin()
+	procUnpin()
+	return p
 }

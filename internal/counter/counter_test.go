@@ -68,7 +68,7 @@ func TestStripedSlotsAreSeparate(t *testing.T) {
 }
 
 func TestStripedSizedByGOMAXPROCS(t *testing.T) {
-	for _, tc := range []struct{ procs, bytes int }{{1, 128}, {2, 256}, {3, 512}, {8, 1024}, {100, 64 * 128}} {
+	for _, tc := range []struct{ procs, bytes int }{{1, 2 * 128}, {2, 3 * 128}, {3, 5 * 128}, {8, 9 * 128}, {100, 65 * 128}} {
 		prev := runtime.GOMAXPROCS(tc.procs)
 		var c counter.Striped
 		assert.Zero(t, c.Bytes(), "nothing is allocated before the first add")
