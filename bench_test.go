@@ -7,6 +7,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/bulwark-go/bulwark/internal/core"
 )
 
 func nop(context.Context) error { return nil }
@@ -87,7 +88,7 @@ func BenchmarkPipelinePlainPolicy(b *testing.B) {
 var errBench = errors.New("bench")
 
 func BenchmarkEventSite(b *testing.B) {
-	r := bulwark.NewReporter("bench", "", nil)
+	r := core.NewReporter("bench", "", nil)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -124,7 +125,7 @@ func BenchmarkExecuteCapturing(b *testing.B) {
 // BenchmarkEventSiteGated is an event site as the hot failure paths write
 // it: the event is built only when something listens.
 func BenchmarkEventSiteGated(b *testing.B) {
-	r := bulwark.NewReporter("bench", "", nil)
+	r := core.NewReporter("bench", "", nil)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

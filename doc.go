@@ -1,6 +1,6 @@
 // Package bulwark composes resilience policies (circuit breaker, retry,
-// hedging, bulkhead, rate limiter, timeout, fallback, fault injection)
-// around any call of the form func(ctx context.Context) error.
+// hedging, bulkhead, rate limiter, timeout, fallback) around any call of
+// the form func(ctx context.Context) error.
 //
 // Every policy implements [Policy]. A [Pipeline], built with [New], composes
 // policies outermost first and is itself a Policy, so pipelines nest:
@@ -31,7 +31,8 @@
 // names the package, the option and the value, the way time.NewTicker
 // rejects a non-positive interval; nothing fails at call time because of
 // configuration. A nil context or function at call time is an error
-// ([ErrNilContext], [ErrNilFunc]), not a panic.
+// ([ErrNilContext], [ErrNilFunc]), not a panic. The allocation-free design
+// of pipelines is described with [Stage].
 //
 // # Outcomes
 //
@@ -85,30 +86,6 @@
 // once, after every policy has released what it holds (permits, probes,
 // timers, goroutines); only fallback.WithRecover turns it into an error.
 //
-// # How a pipeline avoids allocation
-//
-// The obvious pipeline wraps the protected function in one closure per
-// layer on every call; each closure escapes to the heap. bulwark instead
-// links the policies into a chain of nodes once, when the pipeline is built,
-// and every built-in policy implements [Stage] beside [Policy]: its
-// ExecuteStage receives the rest of the pipeline as a [Next], a two-word
-// value (the policy's node and the protected function) that it passes by
-// value and runs with [Next.Run]. No per-call object exists, so nothing is
-// pooled and nothing can be recycled under a goroutine that still uses it:
-// a hedge may run a Next on several goroutines, and an abandoning timeout
-// may leave one running after the call returns. A layer costs one
-// interface call, about 3-4 ns, and a pipeline of built-in policies whose
-// success path does nothing allocates nothing. The protected function is
-// the caller's: like any function handed through an interface, a closure
-// that captures variables escapes to the heap, and that allocation (one or
-// two small objects, whatever the pipeline's length) is the caller's.
-//
-// A policy from outside bulwark that implements only Policy works in any
-// position. As the innermost policy it receives the protected function
-// itself and costs nothing more; anywhere else it receives the rest of the
-// pipeline as a method value, which costs one small allocation (24 bytes)
-// per call. Implementing [Stage] removes it.
-//
 // # Events and telemetry
 //
 // Every policy reports what happened (a state change, a scheduled retry, a
@@ -135,5 +112,31 @@
 // policies (timeout, fallback) count only the events they act on; the
 // opt-in bulwark.call.duration histogram ([WithCallDuration]) counts every
 // call of a pipeline by outcome. Metric attributes are bounded: never a key,
-// a URL or an error text.
+// a URL or an error text. Meters are created under the instrumentation
+// scope "github.com/bulwark-go/bulwark" with [Version].
+//
+// The names, shared by every package:
+//
+//   - attributes: bulwark.pipeline (pipeline name), bulwark.policy (kind:
+//     breaker, retry ...), bulwark.policy.name (instance name),
+//     bulwark.event (the EventType's String), bulwark.outcome (success,
+//     failure, ignored, rejected), bulwark.state (on state gauges),
+//     bulwark.state.from and bulwark.state.to, bulwark.attempt; on span
+//     events only, bulwark.delay (seconds), bulwark.reason, bulwark.error
+//     and bulwark.limit;
+//   - instruments: bulwark.events (counter, one per event), bulwark.calls
+//     (observable counter by outcome, read from the policies' own counts),
+//     bulwark.breaker.state (observable gauge, 1 for the current state),
+//     bulwark.bulkhead.inflight and bulwark.bulkhead.queued, bulwark.limit
+//     (observable gauges), bulwark.call.duration (histogram, seconds,
+//     opt-in).
+//
+// # Policies written outside bulwark
+//
+// A Policy from anywhere works in any position of a pipeline. Implementing
+// [Stage] as well makes it free of allocation there, and [Next.Report]
+// reports its events, of bulwark's types or of its own ([NewEventType]),
+// into the pipeline's name, observers and OpenTelemetry with one call. A
+// rejection that matches [ErrRejected], with a [WithRetryAfter] hint when it
+// knows one, is understood by every bulwark policy and middleware.
 package bulwark

@@ -16,6 +16,12 @@ import (
 // it: the dependency was asked and was slow.
 var ErrRejected = errors.New("bulwark: rejected")
 
+// ErrNilFunc is returned by Execute when the function to protect is nil.
+var ErrNilFunc = errors.New("bulwark: Execute: fn is nil")
+
+// ErrNilContext is returned by Execute when the context is nil.
+var ErrNilContext = errors.New("bulwark: Execute: ctx is nil")
+
 // retryAfterer is implemented by errors that know when the call may be tried
 // again: rejections of policies that know when they reopen, and errors
 // built from server hints (Retry-After, grpc-retry-pushback-ms).
@@ -109,9 +115,10 @@ func IsPermanent(err error) bool {
 	})
 }
 
-// Inspect reads, in one pass over err's tree, what IsPermanent and
-// RetryAfter would say: retry policies ask both on every failure.
-func Inspect(err error) (permanent bool, retryAfter time.Duration, hinted bool) {
+// inspect reads, in one pass over err's tree, what IsPermanent and
+// RetryAfter would say: retry policies ask both on every failure, through
+// internal/hook.
+func inspect(err error) (permanent bool, retryAfter time.Duration, hinted bool) {
 	if reflect.TypeOf(err) == plainError {
 		return false, 0, false
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -44,7 +45,7 @@ func TestInspectAgreesWithIsPermanentAndRetryAfter(t *testing.T) {
 		errors.Join(errDep, bulwark.Permanent(errDep)), errors.Join(errDep, fmt.Errorf("y: %w", hinted)),
 		fmt.Errorf("z: %w", errors.Join(bulwark.Permanent(hinted))),
 	} {
-		permanent, d, ok := bulwark.Inspect(err)
+		permanent, d, ok := core.Inspect(err)
 		wantD, wantOK := bulwark.RetryAfter(err)
 		assert.Equal(t, bulwark.IsPermanent(err), permanent, "%v", err)
 		assert.Equal(t, wantD, d, "%v", err)
@@ -71,7 +72,7 @@ func TestPermanent(t *testing.T) {
 	assert.NoError(t, bulwark.Permanent(nil))
 }
 
-func TestCallerCanceledAndClassify(t *testing.T) {
+func TestCallerCanceled(t *testing.T) {
 	live := context.Background()
 	canceled, cancel := context.WithCancel(live)
 	cancel()
@@ -84,20 +85,16 @@ func TestCallerCanceledAndClassify(t *testing.T) {
 		ctx      context.Context
 		err      error
 		canceled bool
-		outcome  bulwark.Outcome
 	}{
-		{"success", live, nil, false, bulwark.OutcomeSuccess},
-		{"failure", live, errDep, false, bulwark.OutcomeFailure},
-		{"rejection", live, rejected, false, bulwark.OutcomeRejected},
-		{"cancellation of a live context is the dependency's", live, context.Canceled, false, bulwark.OutcomeFailure},
-		{"caller cancelled", canceled, fmt.Errorf("op: %w", context.Canceled), true, bulwark.OutcomeIgnored},
-		{"caller's deadline passed", expired, context.DeadlineExceeded, true, bulwark.OutcomeIgnored},
-		{"other error after cancellation", canceled, errDep, false, bulwark.OutcomeFailure},
+		{"success", live, nil, false},
+		{"failure", live, errDep, false},
+		{"rejection", live, rejected, false},
+		{"cancellation of a live context is the dependency's", live, context.Canceled, false},
+		{"caller cancelled", canceled, fmt.Errorf("op: %w", context.Canceled), true},
+		{"caller's deadline passed", expired, context.DeadlineExceeded, true},
+		{"other error after cancellation", canceled, errDep, false},
 	}
 	for _, tc := range cases {
 		assert.Equal(t, tc.canceled, bulwark.CallerCanceled(tc.ctx, tc.err), tc.name)
-		assert.Equal(t, tc.outcome, bulwark.Classify(tc.ctx, tc.err), tc.name)
 	}
-	assert.Equal(t, "ignored", bulwark.OutcomeIgnored.String())
-	assert.Equal(t, "unknown", bulwark.Outcome(99).String())
 }

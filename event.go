@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/bulwark-go/bulwark/internal/semconv"
 )
 
 // EventType says what happened in an Event. Its String form is the value of
@@ -37,7 +42,7 @@ const (
 	numEventTypes
 )
 
-var eventTypeNames = [numEventTypes]string{
+var builtinEventNames = [numEventTypes]string{
 	EventStateChange:    "state_change",
 	EventRetry:          "retry",
 	EventRejected:       "rejected",
@@ -49,12 +54,57 @@ var eventTypeNames = [numEventTypes]string{
 	EventLimitChange:    "limit_change",
 }
 
+// eventNames holds the names of every event type, the built-in ones and
+// those of NewEventType: replaced whole under eventNamesMu, read without a
+// lock.
+var (
+	eventNamesMu sync.Mutex
+	eventNames   atomic.Pointer[[256]string]
+)
+
+func init() {
+	var names [256]string
+	copy(names[:], builtinEventNames[:])
+	eventNames.Store(&names)
+}
+
+// NewEventType registers an event type of a policy written outside bulwark
+// and returns it; name is its String form, the value of the bulwark.event
+// attribute ("quota_refreshed"). Call it once per type, from a package
+// variable's initialisation: there is room for 246 types besides bulwark's
+// own. It panics if name is empty, already taken, or there is no room left.
+func NewEventType(name string) EventType {
+	if name == "" {
+		panic("bulwark: NewEventType: name must not be empty")
+	}
+	eventNamesMu.Lock()
+	defer eventNamesMu.Unlock()
+	old := eventNames.Load()
+	free := 0
+	for i := 1; i < len(old); i++ {
+		if old[i] == name {
+			panic("bulwark: NewEventType: " + strconv.Quote(name) + " is already an event type")
+		}
+		if old[i] == "" && free == 0 {
+			free = i
+		}
+	}
+	if free == 0 {
+		panic("bulwark: NewEventType: no room for " + strconv.Quote(name) + ": 255 event types exist")
+	}
+	names := *old
+	names[free] = name
+	eventNames.Store(&names)
+	return EventType(free)
+}
+
 // String returns the event type's name as it appears in telemetry:
 // "state_change", "retry", "rejected", "timeout", "fallback", "hedge",
-// "exhausted", "budget_exceeded", "limit_change".
+// "exhausted", "budget_exceeded", "limit_change", or the name given to
+// NewEventType; "unknown" for a type never registered.
 func (t EventType) String() string {
-	if t < numEventTypes && eventTypeNames[t] != "" {
-		return eventTypeNames[t]
+	if n := eventNames.Load()[t]; n != "" {
+		return n
 	}
 	return "unknown"
 }
@@ -74,10 +124,11 @@ type Event struct {
 	Err      error         // the error that caused the event, if any
 }
 
-// Observer receives events. It is called synchronously on the goroutine of
-// the call that caused the event, never with a lock held, so it may call
-// back into the policy (read a breaker's state, say). It must be safe for
-// concurrent use and should return quickly.
+// Observer receives events. It is called synchronously, never with a lock
+// held, so it may call back into the policy (read a breaker's state, say):
+// on the goroutine of the call that caused the event, or, for an event no
+// call caused (a breaker's timer moving it to half-open), on the timer's
+// goroutine. It must be safe for concurrent use and should return quickly.
 type Observer func(ctx context.Context, e Event)
 
 // SlogObserver returns an Observer that logs every event to l at level, with
@@ -93,31 +144,31 @@ func SlogObserver(l *slog.Logger, level slog.Level) Observer {
 		}
 		attrs := make([]slog.Attr, 0, 10)
 		attrs = append(attrs,
-			slog.String(string(AttrPolicy), e.Policy),
-			slog.String(string(AttrEvent), e.Type.String()))
+			slog.String(string(semconv.AttrPolicy), e.Policy),
+			slog.String(string(semconv.AttrEvent), e.Type.String()))
 		if e.Name != "" {
-			attrs = append(attrs, slog.String(string(AttrPolicyName), e.Name))
+			attrs = append(attrs, slog.String(string(semconv.AttrPolicyName), e.Name))
 		}
 		if e.Pipeline != "" {
-			attrs = append(attrs, slog.String(string(AttrPipeline), e.Pipeline))
+			attrs = append(attrs, slog.String(string(semconv.AttrPipeline), e.Pipeline))
 		}
 		if e.Attempt > 0 {
-			attrs = append(attrs, slog.Int(string(AttrAttempt), e.Attempt))
+			attrs = append(attrs, slog.Int(string(semconv.AttrAttempt), e.Attempt))
 		}
 		if e.Delay > 0 {
-			attrs = append(attrs, slog.Duration(string(AttrDelay), e.Delay))
+			attrs = append(attrs, slog.Duration(string(semconv.AttrDelay), e.Delay))
 		}
 		if e.From != "" || e.To != "" {
-			attrs = append(attrs, slog.String(string(AttrStateFrom), e.From), slog.String(string(AttrStateTo), e.To))
+			attrs = append(attrs, slog.String(string(semconv.AttrStateFrom), e.From), slog.String(string(semconv.AttrStateTo), e.To))
 		}
 		if e.Reason != "" {
-			attrs = append(attrs, slog.String(string(AttrReason), e.Reason))
+			attrs = append(attrs, slog.String(string(semconv.AttrReason), e.Reason))
 		}
 		if e.Limit > 0 {
-			attrs = append(attrs, slog.Int(string(AttrLimit), e.Limit))
+			attrs = append(attrs, slog.Int(string(semconv.AttrLimit), e.Limit))
 		}
 		if e.Err != nil {
-			attrs = append(attrs, slog.String(string(AttrError), e.Err.Error()))
+			attrs = append(attrs, slog.String(string(semconv.AttrError), e.Err.Error()))
 		}
 		l.LogAttrs(ctx, level, spanEventName(e.Policy, e.Type), attrs...)
 	}
@@ -133,45 +184,32 @@ func spanEventName(policy string, t EventType) string {
 	return "bulwark." + policy + "." + t.String()
 }
 
-// Outcome classifies how a call ended. Its String form is the value of the
-// bulwark.outcome attribute.
-type Outcome uint8
+// outcome classifies how a pipeline call ended, for the
+// bulwark.call.duration histogram. The policies that learn from outcomes
+// share the rule of internal/outcome instead.
+type outcome uint8
 
 const (
-	// OutcomeSuccess: the call returned nil.
-	OutcomeSuccess Outcome = iota
-	// OutcomeFailure: the call failed.
-	OutcomeFailure
-	// OutcomeIgnored: the caller cancelled the call or its deadline passed;
-	// neither success nor failure of the dependency.
-	OutcomeIgnored
-	// OutcomeRejected: a policy refused the call (the error matches
-	// ErrRejected).
-	OutcomeRejected
+	outcomeSuccess outcome = iota
+	outcomeFailure
+	outcomeIgnored
+	outcomeRejected
 )
 
 var outcomeNames = [...]string{"success", "failure", "ignored", "rejected"}
 
-// String returns "success", "failure", "ignored" or "rejected".
-func (o Outcome) String() string {
-	if int(o) < len(outcomeNames) {
-		return outcomeNames[o]
-	}
-	return "unknown"
-}
-
-// Classify returns the outcome of a call that returned err under ctx. The
+// classify returns the outcome of a call that returned err under ctx. The
 // caller's own cancellation comes first: a timeout that fires after the
 // caller has gone is the caller's business.
-func Classify(ctx context.Context, err error) Outcome {
+func classify(ctx context.Context, err error) outcome {
 	switch {
 	case err == nil:
-		return OutcomeSuccess
+		return outcomeSuccess
 	case CallerCanceled(ctx, err):
-		return OutcomeIgnored
+		return outcomeIgnored
 	case errors.Is(err, ErrRejected):
-		return OutcomeRejected
+		return outcomeRejected
 	default:
-		return OutcomeFailure
+		return outcomeFailure
 	}
 }

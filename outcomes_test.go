@@ -14,6 +14,7 @@ import (
 	"github.com/bulwark-go/bulwark/bulkhead"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
@@ -39,22 +40,22 @@ type outcomeCase struct {
 	err     error // what the protected function returns
 	cancel  bool  // the caller cancels its context first; the function returns ctx.Err()
 	panics  bool  // the function panics with errPanic
-	learner bulwark.Outcome
+	learner outcome.Outcome
 	retried bool // retry makes another attempt
 	hedged  bool // hedge starts the next attempt at once
 	handled bool // a fallback runs
 }
 
 var outcomeCases = []outcomeCase{
-	{name: "success", learner: bulwark.OutcomeSuccess},
-	{name: "failure", err: errDep, learner: bulwark.OutcomeFailure, retried: true, hedged: true, handled: true},
-	{name: "permanent", err: bulwark.Permanent(errDep), learner: bulwark.OutcomeSuccess, handled: true},
-	{name: "ignored by rule", err: errIgnoredByRule, learner: bulwark.OutcomeIgnored, retried: true, hedged: true, handled: true},
-	{name: "caller cancel", cancel: true, learner: bulwark.OutcomeIgnored},
-	{name: "inner rejection", err: errInnerReject, learner: bulwark.OutcomeIgnored, handled: true},
-	{name: "inner rejection with a hint", err: errInnerHint, learner: bulwark.OutcomeIgnored, retried: true, handled: true},
-	{name: "timeout", err: timeout.ErrTimeout, learner: bulwark.OutcomeFailure, retried: true, hedged: true, handled: true},
-	{name: "panic", panics: true, learner: bulwark.OutcomeFailure},
+	{name: "success", learner: outcome.Success},
+	{name: "failure", err: errDep, learner: outcome.Failure, retried: true, hedged: true, handled: true},
+	{name: "permanent", err: bulwark.Permanent(errDep), learner: outcome.Success, handled: true},
+	{name: "ignored by rule", err: errIgnoredByRule, learner: outcome.Ignored, retried: true, hedged: true, handled: true},
+	{name: "caller cancel", cancel: true, learner: outcome.Ignored},
+	{name: "inner rejection", err: errInnerReject, learner: outcome.Ignored, handled: true},
+	{name: "inner rejection with a hint", err: errInnerHint, learner: outcome.Ignored, retried: true, handled: true},
+	{name: "timeout", err: timeout.ErrTimeout, learner: outcome.Failure, retried: true, hedged: true, handled: true},
+	{name: "panic", panics: true, learner: outcome.Failure},
 }
 
 // run calls p once with the case's outcome and checks that the caller gets
@@ -147,12 +148,12 @@ func checkBreaker(t *testing.T, c outcomeCase) {
 	b := breaker.New(breaker.WithConsecutiveFailures(1), breaker.WithIgnoreIf(isIgnoredByRule))
 	c.run(t, b)
 	s := b.Snapshot()
-	got := bulwark.OutcomeSuccess
+	got := outcome.Success
 	switch {
 	case s.State == breaker.Open:
-		got = bulwark.OutcomeFailure
-	case s.Totals[bulwark.OutcomeIgnored] == 1:
-		got = bulwark.OutcomeIgnored
+		got = outcome.Failure
+	case s.Totals[outcome.Ignored] == 1:
+		got = outcome.Ignored
 	}
 	assert.Equal(t, c.learner, got)
 	assert.Equal(t, int64(1), s.Totals[c.learner], "counted once, as %v", c.learner)
@@ -186,18 +187,18 @@ func checkAdaptive(t *testing.T, c outcomeCase) {
 		time.Sleep(time.Microsecond)
 	}
 	sampled := a.Limit() == 2
-	got := bulwark.OutcomeIgnored
+	got := outcome.Ignored
 	switch {
 	case failed:
-		got = bulwark.OutcomeFailure
+		got = outcome.Failure
 	case sampled:
-		got = bulwark.OutcomeSuccess
+		got = outcome.Success
 	}
 	// A panic is a failure for the breaker only: the adaptive limit and
 	// the throttler take no overload signal from it.
 	want := c.learner
 	if c.panics {
-		want = bulwark.OutcomeIgnored
+		want = outcome.Ignored
 	}
 	assert.Equal(t, want, got)
 }
@@ -213,16 +214,16 @@ func checkThrottler(t *testing.T, c outcomeCase) {
 	}
 	failed := th.Probability() > 0.5
 	_ = th.Execute(context.Background(), func(context.Context) error { return errDep })
-	got := bulwark.OutcomeSuccess
+	got := outcome.Success
 	switch {
 	case failed:
-		got = bulwark.OutcomeFailure
+		got = outcome.Failure
 	case th.Probability() == 0.5:
-		got = bulwark.OutcomeIgnored
+		got = outcome.Ignored
 	}
 	want := c.learner
 	if c.panics {
-		want = bulwark.OutcomeIgnored
+		want = outcome.Ignored
 	}
 	assert.Equal(t, want, got)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -118,9 +119,9 @@ func TestOptionsRejectBadValues(t *testing.T) {
 	assert.PanicsWithValue(t, "bulwark: WithObserver: observer must not be nil", func() { bulwark.WithObserver(nil) })
 	assert.PanicsWithValue(t, "bulwark: WithMeterProvider: provider must not be nil", func() { bulwark.WithMeterProvider(nil) })
 	assert.PanicsWithValue(t, "bulwark: SlogObserver: logger must not be nil", func() { bulwark.SlogObserver(nil, 0) })
-	assert.PanicsWithValue(t, "bulwark: NewReporter: kind must not be empty", func() { bulwark.NewReporter("", "", nil) })
-	assert.PanicsWithValue(t, "bulwark: NewReporter: observer 1 is nil", func() {
-		bulwark.NewReporter("k", "", nil, func(context.Context, bulwark.Event) {}, nil)
+	assert.PanicsWithValue(t, "bulwark: reporter: kind must not be empty", func() { core.NewReporter("", "", nil) })
+	assert.PanicsWithValue(t, "bulwark: reporter: observer 1 is nil", func() {
+		core.NewReporter("k", "", nil, func(context.Context, bulwark.Event) {}, nil)
 	})
 }
 
@@ -173,11 +174,15 @@ func (f stageFunc) ExecuteStage(ctx context.Context, next bulwark.Next) error { 
 func TestDetachKeepsThePipelineButNotTheFunction(t *testing.T) {
 	var kept bulwark.Next
 	keep := stageFunc(func(ctx context.Context, next bulwark.Next) error {
-		kept = next.Detach()
+		kept = core.Detach(next)
 		return next.Run(ctx)
 	})
-	p := bulwark.New(keep).With(bulwark.WithName("checkout"))
+	var seen []bulwark.Event
+	p := bulwark.New(keep).With(bulwark.WithName("checkout"),
+		bulwark.WithObserver(func(_ context.Context, e bulwark.Event) { seen = append(seen, e) }))
 	require.NoError(t, p.Execute(context.Background(), nop))
-	assert.Equal(t, "checkout", kept.Pipeline())
+	kept.Report(context.Background(), bulwark.Event{Type: bulwark.EventStateChange, Policy: "keeper"})
+	require.Len(t, seen, 1)
+	assert.Equal(t, "checkout", seen[0].Pipeline, "a detached Next reports in the same pipeline")
 	assert.ErrorIs(t, kept.Run(context.Background()), bulwark.ErrNilFunc)
 }

@@ -2,7 +2,6 @@ package bulwark
 
 import (
 	"context"
-	"errors"
 )
 
 // Policy protects a call. Implementations are safe for concurrent use: a
@@ -19,6 +18,28 @@ type Policy interface {
 // Stage is the allocation-free form of a Policy. Every policy in bulwark
 // implements it; a Pipeline runs a Stage by handing it the rest of the
 // pipeline as a Next value instead of wrapping that rest in a new closure.
+//
+// The obvious pipeline wraps the protected function in one closure per
+// layer on every call; each closure escapes to the heap. bulwark instead
+// links the policies into a chain of nodes once, when the pipeline is built,
+// and every built-in policy implements [Stage] beside [Policy]: its
+// ExecuteStage receives the rest of the pipeline as a [Next], a two-word
+// value (the policy's node and the protected function) that it passes by
+// value and runs with [Next.Run]. No per-call object exists, so nothing is
+// pooled and nothing can be recycled under a goroutine that still uses it:
+// a hedge may run a Next on several goroutines, and an abandoning timeout
+// may leave one running after the call returns. A layer costs one
+// interface call, about 3-4 ns, and a pipeline of built-in policies whose
+// success path does nothing allocates nothing. The protected function is
+// the caller's: like any function handed through an interface, a closure
+// that captures variables escapes to the heap, and that allocation (one or
+// two small objects, whatever the pipeline's length) is the caller's.
+//
+// A policy from outside bulwark that implements only Policy works in any
+// position. As the innermost policy it receives the protected function
+// itself and costs nothing more; anywhere else it receives the rest of the
+// pipeline as a method value, which costs one small allocation (24 bytes)
+// per call. Implementing [Stage] removes it.
 //
 // Policies written outside bulwark may implement Stage too, to run in a
 // pipeline without allocating. ExecuteStage must call next.Run to reach the
@@ -77,33 +98,12 @@ func (callFn) ExecuteStage(ctx context.Context, next Next) error {
 	return next.fn(ctx)
 }
 
-// Detach returns n without its function: running it returns ErrNilFunc,
-// but it reports in the same pipelines. A stage keeps it to report events
-// that happen after the call that caused them (a timer moving a breaker to
-// half-open) without keeping the caller's function alive.
-func (n Next) Detach() Next { return Next{cur: n.cur} }
-
-// Pipeline returns the name of the innermost named pipeline this stage runs
-// in, or "" when it runs outside any named pipeline.
-func (n Next) Pipeline() string {
-	if s := n.scopeOf(); s != nil {
-		return s.name
-	}
-	return ""
-}
-
 func (n Next) scopeOf() *scope {
 	if n.cur == nil {
 		return nil
 	}
 	return n.cur.scope
 }
-
-// ErrNilFunc is returned by Execute when the function to protect is nil.
-var ErrNilFunc = errors.New("bulwark: Execute: fn is nil")
-
-// ErrNilContext is returned by Execute when the context is nil.
-var ErrNilContext = errors.New("bulwark: Execute: ctx is nil")
 
 // RunStage runs s alone around fn after checking the call's arguments. A
 // Stage implements Policy.Execute with it:

@@ -7,51 +7,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bulwark-go/bulwark/internal/semconv"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// ScopeName is the instrumentation scope of every meter bulwark creates.
-const ScopeName = "github.com/bulwark-go/bulwark"
-
-// Attribute keys of bulwark's metrics and span events. Metric attributes
-// stay bounded: no key, URL or error text is ever a metric attribute value.
-const (
-	AttrPipeline   = attribute.Key("bulwark.pipeline")    // pipeline name
-	AttrPolicy     = attribute.Key("bulwark.policy")      // policy kind: breaker, retry ...
-	AttrPolicyName = attribute.Key("bulwark.policy.name") // policy instance name
-	AttrEvent      = attribute.Key("bulwark.event")       // EventType.String()
-	AttrOutcome    = attribute.Key("bulwark.outcome")     // Outcome.String()
-	AttrState      = attribute.Key("bulwark.state")       // a policy's current state, on state gauges
-	AttrStateFrom  = attribute.Key("bulwark.state.from")
-	AttrStateTo    = attribute.Key("bulwark.state.to")
-	AttrAttempt    = attribute.Key("bulwark.attempt")
-	AttrDelay      = attribute.Key("bulwark.delay")  // seconds; span events only
-	AttrReason     = attribute.Key("bulwark.reason") // span events only
-	AttrError      = attribute.Key("bulwark.error")  // error text; span events only
-	AttrLimit      = attribute.Key("bulwark.limit")  // a new limit; span events only
-)
-
-// Instrument names.
-const (
-	// MetricEvents counts events, by pipeline, policy, policy name, event
-	// type and, for state changes, the states.
-	MetricEvents = "bulwark.events"
-	// MetricCalls counts the calls through a policy, by policy, policy
-	// name and outcome, for the policies that count calls for their own
-	// logic; read from the policy's counters at collection time.
-	MetricCalls = "bulwark.calls"
-	// MetricCallDuration is the duration of pipeline calls in seconds, by
-	// pipeline and outcome; recorded only for pipelines built with
-	// WithCallDuration.
-	MetricCallDuration = "bulwark.call.duration"
-)
-
-// Reporter delivers one policy's events to OpenTelemetry and to observers.
-// Every bulwark policy has one; policies written outside bulwark may use it
-// to report the same way.
+// reporter delivers one policy's events to OpenTelemetry and to observers.
+// Every bulwark policy has one, built through internal/telemetry; a policy
+// written outside bulwark reports with Next.Report, which uses a reporter
+// without a provider or observers of its own.
 //
 // An event is counted once in bulwark.events, through the nearest meter
 // provider given explicitly (the policy's own, else the innermost pipeline's
@@ -64,7 +30,7 @@ const (
 // span event's name, the metric's attribute set) is built the first time an
 // event of that type is delivered, since policies are built by the
 // thousand and most report few kinds of event, or none.
-type Reporter struct {
+type reporter struct {
 	kind, name string
 	observers  []Observer
 	explicit   bool
@@ -80,49 +46,49 @@ type metricKey struct {
 	t                  EventType
 }
 
-// NewReporter returns the reporter of a policy of the given kind ("breaker")
+// newReporter returns the reporter of a policy of the given kind ("breaker")
 // and instance name ("" for none). A nil mp means the global MeterProvider,
 // so nothing is recorded until the application installs an SDK. It panics if
 // kind is empty or an observer is nil.
-func NewReporter(kind, name string, mp metric.MeterProvider, observers ...Observer) *Reporter {
+func newReporter(kind, name string, mp metric.MeterProvider, observers ...Observer) *reporter {
 	if kind == "" {
-		panic("bulwark: NewReporter: kind must not be empty")
+		panic("bulwark: reporter: kind must not be empty")
 	}
 	for i, o := range observers {
 		if o == nil {
-			panic("bulwark: NewReporter: observer " + strconv.Itoa(i) + " is nil")
+			panic("bulwark: reporter: observer " + strconv.Itoa(i) + " is nil")
 		}
 	}
-	r := &Reporter{kind: kind, name: name, observers: observers, explicit: mp != nil}
+	r := &reporter{kind: kind, name: name, observers: observers, explicit: mp != nil}
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
-	r.meter = mp.Meter(ScopeName)
+	r.meter = meter(mp)
 	r.events = eventCounter(mp)
 	return r
 }
 
 // Meter returns the meter of the policy's provider (the global one if it
 // was given none), for the policy's observable instruments.
-func (r *Reporter) Meter() metric.Meter { return r.meter }
+func (r *reporter) Meter() metric.Meter { return r.meter }
 
 // Attributes returns the attributes that identify the policy: its kind and
 // instance name.
-func (r *Reporter) Attributes() []attribute.KeyValue {
-	return []attribute.KeyValue{AttrPolicy.String(r.kind), AttrPolicyName.String(r.name)}
+func (r *reporter) Attributes() []attribute.KeyValue {
+	return []attribute.KeyValue{semconv.AttrPolicy.String(r.kind), semconv.AttrPolicyName.String(r.name)}
 }
 
 // Kind returns the policy kind the reporter was built with.
-func (r *Reporter) Kind() string { return r.kind }
+func (r *reporter) Kind() string { return r.kind }
 
 // Name returns the policy instance name the reporter was built with.
-func (r *Reporter) Name() string { return r.name }
+func (r *reporter) Name() string { return r.name }
 
 // Listening reports whether an event reported now would reach anything: an
 // SDK behind the metric, a recording span in ctx, or an observer. A policy
 // on a hot failure path asks it before building an event; Report asks it
 // again, so calling Report alone is always correct.
-func (r *Reporter) Listening(ctx context.Context, next Next) bool {
+func (r *reporter) Listening(ctx context.Context, next Next) bool {
 	s := next.scopeOf()
 	if len(r.observers) > 0 || (s != nil && len(s.observers) > 0) {
 		return true
@@ -139,7 +105,7 @@ func (r *Reporter) Listening(ctx context.Context, next Next) bool {
 // outside a pipeline). Report keeps no reference to e. When nothing listens
 // (no SDK installed, no recording span, no observer) it returns after three
 // checks and does not touch e.
-func (r *Reporter) Report(ctx context.Context, next Next, e *Event) {
+func (r *reporter) Report(ctx context.Context, next Next, e *Event) {
 	counter := r.events
 	s := next.scopeOf()
 	if s != nil && !r.explicit && s.events != nil {
@@ -171,7 +137,7 @@ func (r *Reporter) Report(ctx context.Context, next Next, e *Event) {
 	}
 }
 
-func (r *Reporter) spanName(t EventType) string {
+func (r *reporter) spanName(t EventType) string {
 	if t == 0 || t >= numEventTypes {
 		return spanEventName(r.kind, t)
 	}
@@ -186,7 +152,7 @@ func (r *Reporter) spanName(t EventType) string {
 // options returns the metric options for e, built once per distinct
 // attribute set and cached: the set is bounded by the pipelines and states
 // a policy meets.
-func (r *Reporter) options(e *Event) []metric.AddOption {
+func (r *reporter) options(e *Event) []metric.AddOption {
 	if e.Pipeline == "" && e.From == "" && e.To == "" && e.Type < numEventTypes && e.Type > 0 {
 		if p := r.plain[e.Type].Load(); p != nil {
 			return *p
@@ -203,15 +169,15 @@ func (r *Reporter) options(e *Event) []metric.AddOption {
 	return v.([]metric.AddOption)
 }
 
-func (r *Reporter) buildOptions(k metricKey) []metric.AddOption {
+func (r *reporter) buildOptions(k metricKey) []metric.AddOption {
 	kv := make([]attribute.KeyValue, 0, 6)
 	kv = append(kv,
-		AttrPipeline.String(k.pipeline),
-		AttrPolicy.String(r.kind),
-		AttrPolicyName.String(r.name),
-		AttrEvent.String(k.t.String()))
+		semconv.AttrPipeline.String(k.pipeline),
+		semconv.AttrPolicy.String(r.kind),
+		semconv.AttrPolicyName.String(r.name),
+		semconv.AttrEvent.String(k.t.String()))
 	if k.from != "" || k.to != "" {
-		kv = append(kv, AttrStateFrom.String(k.from), AttrStateTo.String(k.to))
+		kv = append(kv, semconv.AttrStateFrom.String(k.from), semconv.AttrStateTo.String(k.to))
 	}
 	return []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(kv...))}
 }
@@ -219,27 +185,27 @@ func (r *Reporter) buildOptions(k metricKey) []metric.AddOption {
 func spanAttributes(e *Event) []attribute.KeyValue {
 	kv := make([]attribute.KeyValue, 0, 11)
 	kv = append(kv,
-		AttrPipeline.String(e.Pipeline),
-		AttrPolicy.String(e.Policy),
-		AttrPolicyName.String(e.Name),
-		AttrEvent.String(e.Type.String()))
+		semconv.AttrPipeline.String(e.Pipeline),
+		semconv.AttrPolicy.String(e.Policy),
+		semconv.AttrPolicyName.String(e.Name),
+		semconv.AttrEvent.String(e.Type.String()))
 	if e.Attempt > 0 {
-		kv = append(kv, AttrAttempt.Int(e.Attempt))
+		kv = append(kv, semconv.AttrAttempt.Int(e.Attempt))
 	}
 	if e.Delay > 0 {
-		kv = append(kv, AttrDelay.Float64(e.Delay.Seconds()))
+		kv = append(kv, semconv.AttrDelay.Float64(e.Delay.Seconds()))
 	}
 	if e.From != "" || e.To != "" {
-		kv = append(kv, AttrStateFrom.String(e.From), AttrStateTo.String(e.To))
+		kv = append(kv, semconv.AttrStateFrom.String(e.From), semconv.AttrStateTo.String(e.To))
 	}
 	if e.Reason != "" {
-		kv = append(kv, AttrReason.String(e.Reason))
+		kv = append(kv, semconv.AttrReason.String(e.Reason))
 	}
 	if e.Limit > 0 {
-		kv = append(kv, AttrLimit.Int(e.Limit))
+		kv = append(kv, semconv.AttrLimit.Int(e.Limit))
 	}
 	if e.Err != nil {
-		kv = append(kv, AttrError.String(e.Err.Error()))
+		kv = append(kv, semconv.AttrError.String(e.Err.Error()))
 	}
 	return kv
 }
@@ -247,7 +213,7 @@ func spanAttributes(e *Event) []attribute.KeyValue {
 func eventCounter(mp metric.MeterProvider) metric.Int64Counter {
 	// The API returns a usable no-op instrument alongside any error, and
 	// the only errors are name validation, which these constant names pass.
-	c, _ := mp.Meter(ScopeName).Int64Counter(MetricEvents,
+	c, _ := meter(mp).Int64Counter(semconv.MetricEvents,
 		metric.WithDescription("Events reported by bulwark policies."),
 		metric.WithUnit("{event}"))
 	return c
@@ -261,13 +227,13 @@ type callDuration struct {
 }
 
 func newCallDuration(mp metric.MeterProvider, pipeline string) *callDuration {
-	h, _ := mp.Meter(ScopeName).Float64Histogram(MetricCallDuration,
+	h, _ := meter(mp).Float64Histogram(semconv.MetricCallDuration,
 		metric.WithDescription("Duration of calls through a bulwark pipeline."),
 		metric.WithUnit("s"))
 	d := &callDuration{hist: h}
 	for o := range d.opts {
 		d.opts[o] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(
-			AttrPipeline.String(pipeline), AttrOutcome.String(Outcome(o).String())))}
+			semconv.AttrPipeline.String(pipeline), semconv.AttrOutcome.String(outcomeNames[o])))}
 	}
 	return d
 }
@@ -279,6 +245,40 @@ func (d *callDuration) Execute(ctx context.Context, fn func(context.Context) err
 func (d *callDuration) ExecuteStage(ctx context.Context, next Next) error {
 	start := time.Now()
 	err := next.Run(ctx)
-	d.hist.Record(ctx, time.Since(start).Seconds(), d.opts[Classify(ctx, err)]...)
+	d.hist.Record(ctx, time.Since(start).Seconds(), d.opts[classify(ctx, err)]...)
 	return err
 }
+
+// meter returns bulwark's meter of mp, with the instrumentation version.
+func meter(mp metric.MeterProvider) metric.Meter {
+	return mp.Meter(semconv.ScopeName, metric.WithInstrumentationVersion(Version))
+}
+
+// Report delivers e as an event of the stage that was handed n, the way
+// bulwark's own policies report theirs: it is counted in bulwark.events
+// (through the innermost pipeline's meter provider, else the global one),
+// added as a span event (bulwark.<policy>.<event>) to the recording span in
+// ctx, and passed to the observers of the pipelines around the stage,
+// innermost first, with Pipeline filled in. e.Policy is the stage's kind
+// ("quota"; "unknown" if empty) and e.Name its instance name; both become
+// metric attributes, so they must come from a small set, never from a key
+// or a request. The type may be one registered with NewEventType.
+// Observers run on the calling goroutine, and Report holds no lock while
+// they run. When nothing listens it does nothing and costs a few checks.
+func (n Next) Report(ctx context.Context, e Event) {
+	if e.Policy == "" {
+		e.Policy = "unknown"
+	}
+	k := reporterKey{e.Policy, e.Name}
+	r, ok := outsideReporters.Load(k)
+	if !ok {
+		r, _ = outsideReporters.LoadOrStore(k, newReporter(e.Policy, e.Name, nil))
+	}
+	r.(*reporter).Report(ctx, n, &e)
+}
+
+// outsideReporters holds a reporter per kind and name reported through
+// Next.Report; the set is bounded by the policies a program has.
+var outsideReporters sync.Map // reporterKey -> *reporter
+
+type reporterKey struct{ kind, name string }

@@ -10,7 +10,9 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/semconv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
@@ -30,7 +32,7 @@ func TestReportedEventLandsAsMetricSpanEventAndObserverCall(t *testing.T) {
 	m := newMeter()
 	sr, tp := tracing()
 	var seen []bulwark.Event
-	r := bulwark.NewReporter("widget", "w1", m, func(_ context.Context, e bulwark.Event) { seen = append(seen, e) })
+	r := core.NewReporter("widget", "w1", m, func(_ context.Context, e bulwark.Event) { seen = append(seen, e) })
 
 	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
 	r.Report(ctx, bulwark.Next{}, &bulwark.Event{
@@ -39,15 +41,15 @@ func TestReportedEventLandsAsMetricSpanEventAndObserverCall(t *testing.T) {
 	r.Report(ctx, bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRetry, Attempt: 2, Delay: 1500 * time.Millisecond})
 	span.End()
 
-	got, ok := m.Metric(t, bulwark.MetricEvents)
+	got, ok := m.Metric(t, semconv.MetricEvents)
 	require.True(t, ok)
 	metricdatatest.AssertEqual(t, eventsMetric(
 		metricdata.DataPoint[int64]{Attributes: attribute.NewSet(
-			bulwark.AttrPipeline.String(""), bulwark.AttrPolicy.String("widget"), bulwark.AttrPolicyName.String("w1"),
-			bulwark.AttrEvent.String("state_change"), bulwark.AttrStateFrom.String("closed"), bulwark.AttrStateTo.String("open")), Value: 1},
+			semconv.AttrPipeline.String(""), semconv.AttrPolicy.String("widget"), semconv.AttrPolicyName.String("w1"),
+			semconv.AttrEvent.String("state_change"), semconv.AttrStateFrom.String("closed"), semconv.AttrStateTo.String("open")), Value: 1},
 		metricdata.DataPoint[int64]{Attributes: attribute.NewSet(
-			bulwark.AttrPipeline.String(""), bulwark.AttrPolicy.String("widget"), bulwark.AttrPolicyName.String("w1"),
-			bulwark.AttrEvent.String("retry")), Value: 1},
+			semconv.AttrPipeline.String(""), semconv.AttrPolicy.String("widget"), semconv.AttrPolicyName.String("w1"),
+			semconv.AttrEvent.String("retry")), Value: 1},
 	), got, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 
 	spans := sr.Ended()
@@ -56,13 +58,13 @@ func TestReportedEventLandsAsMetricSpanEventAndObserverCall(t *testing.T) {
 	require.Len(t, events, 2)
 	assert.Equal(t, "bulwark.widget.state_change", events[0].Name)
 	assert.ElementsMatch(t, []attribute.KeyValue{
-		bulwark.AttrPipeline.String(""), bulwark.AttrPolicy.String("widget"), bulwark.AttrPolicyName.String("w1"),
-		bulwark.AttrEvent.String("state_change"), bulwark.AttrStateFrom.String("closed"), bulwark.AttrStateTo.String("open"),
-		bulwark.AttrReason.String("failures"), bulwark.AttrError.String(errDep.Error()),
+		semconv.AttrPipeline.String(""), semconv.AttrPolicy.String("widget"), semconv.AttrPolicyName.String("w1"),
+		semconv.AttrEvent.String("state_change"), semconv.AttrStateFrom.String("closed"), semconv.AttrStateTo.String("open"),
+		semconv.AttrReason.String("failures"), semconv.AttrError.String(errDep.Error()),
 	}, events[0].Attributes)
 	assert.Equal(t, "bulwark.widget.retry", events[1].Name)
-	assert.Contains(t, events[1].Attributes, bulwark.AttrAttempt.Int(2))
-	assert.Contains(t, events[1].Attributes, bulwark.AttrDelay.Float64(1.5))
+	assert.Contains(t, events[1].Attributes, semconv.AttrAttempt.Int(2))
+	assert.Contains(t, events[1].Attributes, semconv.AttrDelay.Float64(1.5))
 
 	require.Len(t, seen, 2)
 	assert.Equal(t, bulwark.Event{Type: bulwark.EventStateChange, Policy: "widget", Name: "w1",
@@ -72,7 +74,7 @@ func TestReportedEventLandsAsMetricSpanEventAndObserverCall(t *testing.T) {
 func TestSpanEventIsNamedAfterThePolicyWhenTheEventIs(t *testing.T) {
 	sr, tp := tracing()
 	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
-	bulwark.NewReporter("retry", "", newMeter()).Report(ctx, bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRetry})
+	core.NewReporter("retry", "", newMeter()).Report(ctx, bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRetry})
 	span.End()
 	assert.Equal(t, "bulwark.retry", sr.Ended()[0].Events()[0].Name)
 }
@@ -94,18 +96,18 @@ func TestNearestExplicitMeterProviderCountsEachEventOnce(t *testing.T) {
 
 	point := func(pipeline, name string) metricdata.DataPoint[int64] {
 		return metricdata.DataPoint[int64]{Attributes: attribute.NewSet(
-			bulwark.AttrPipeline.String(pipeline), bulwark.AttrPolicy.String("fallback"),
-			bulwark.AttrPolicyName.String(name), bulwark.AttrEvent.String("fallback")), Value: 1}
+			semconv.AttrPipeline.String(pipeline), semconv.AttrPolicy.String("fallback"),
+			semconv.AttrPolicyName.String(name), semconv.AttrEvent.String("fallback")), Value: 1}
 	}
-	got, ok := own.Metric(t, bulwark.MetricEvents)
+	got, ok := own.Metric(t, semconv.MetricEvents)
 	require.True(t, ok)
 	metricdatatest.AssertEqual(t, eventsMetric(point("outer", "own")), got, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 
-	got, ok = outer.Metric(t, bulwark.MetricEvents)
+	got, ok = outer.Metric(t, semconv.MetricEvents)
 	require.True(t, ok)
 	metricdatatest.AssertEqual(t, eventsMetric(point("outer", "none")), got, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 
-	got, ok = inner.Metric(t, bulwark.MetricEvents)
+	got, ok = inner.Metric(t, semconv.MetricEvents)
 	require.True(t, ok)
 	// The innermost pipeline's provider and name win.
 	metricdatatest.AssertEqual(t, eventsMetric(point("inner", "none")), got, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
@@ -140,21 +142,21 @@ func TestCallDurationIsRecordedByOutcome(t *testing.T) {
 	require.NoError(t, p.Execute(ctx, nop))
 	require.ErrorIs(t, p.Execute(ctx, failing), errDep)
 
-	got, ok := m.Metric(t, bulwark.MetricCallDuration)
+	got, ok := m.Metric(t, semconv.MetricCallDuration)
 	require.True(t, ok)
 	assert.Equal(t, "s", got.Unit)
 	hist, ok := got.Data.(metricdata.Histogram[float64])
 	require.True(t, ok)
 	counts := map[string]uint64{}
 	for _, dp := range hist.DataPoints {
-		pipeline, _ := dp.Attributes.Value(bulwark.AttrPipeline)
+		pipeline, _ := dp.Attributes.Value(semconv.AttrPipeline)
 		assert.Equal(t, "checkout", pipeline.AsString())
-		outcome, _ := dp.Attributes.Value(bulwark.AttrOutcome)
+		outcome, _ := dp.Attributes.Value(semconv.AttrOutcome)
 		counts[outcome.AsString()] = dp.Count
 	}
 	assert.Equal(t, map[string]uint64{"success": 2, "failure": 1}, counts)
 
-	_, ok = newMeter().Metric(t, bulwark.MetricCallDuration)
+	_, ok = newMeter().Metric(t, semconv.MetricCallDuration)
 	assert.False(t, ok, "nothing is recorded without the option")
 }
 
@@ -192,19 +194,63 @@ func TestEventTypeNames(t *testing.T) {
 
 func TestListeningTellsWhetherAnEventWouldReachAnything(t *testing.T) {
 	ctx := context.Background()
-	assert.False(t, bulwark.NewReporter("k", "", nil).Listening(ctx, bulwark.Next{}), "no SDK, no span, no observer")
-	assert.True(t, bulwark.NewReporter("k", "", nil, func(context.Context, bulwark.Event) {}).Listening(ctx, bulwark.Next{}))
-	assert.True(t, bulwark.NewReporter("k", "", newMeter()).Listening(ctx, bulwark.Next{}), "an SDK provider")
+	assert.False(t, core.NewReporter("k", "", nil).Listening(ctx, bulwark.Next{}), "no SDK, no span, no observer")
+	assert.True(t, core.NewReporter("k", "", nil, func(context.Context, bulwark.Event) {}).Listening(ctx, bulwark.Next{}))
+	assert.True(t, core.NewReporter("k", "", newMeter()).Listening(ctx, bulwark.Next{}), "an SDK provider")
 	_, tp := tracing()
 	spanCtx, span := tp.Tracer("test").Start(ctx, "call")
 	defer span.End()
-	assert.True(t, bulwark.NewReporter("k", "", nil).Listening(spanCtx, bulwark.Next{}), "a recording span")
+	assert.True(t, core.NewReporter("k", "", nil).Listening(spanCtx, bulwark.Next{}), "a recording span")
 
 	var got bool
 	probe := stageFunc(func(ctx context.Context, next bulwark.Next) error {
-		got = bulwark.NewReporter("k", "", nil).Listening(ctx, next)
+		got = core.NewReporter("k", "", nil).Listening(ctx, next)
 		return next.Run(ctx)
 	})
 	require.NoError(t, bulwark.New(probe).With(bulwark.WithObserver(func(context.Context, bulwark.Event) {})).Execute(ctx, nop))
 	assert.True(t, got, "a pipeline's observer")
+}
+
+var eventTestKind = bulwark.NewEventType("test_kind")
+
+func TestNewEventTypeNamesAnEventOfItsOwn(t *testing.T) {
+	assert.Equal(t, "test_kind", eventTestKind.String())
+	assert.Equal(t, "retry", bulwark.EventRetry.String())
+	assert.Equal(t, "unknown", bulwark.EventType(250).String())
+	assert.PanicsWithValue(t, "bulwark: NewEventType: name must not be empty", func() { bulwark.NewEventType("") })
+	assert.PanicsWithValue(t, `bulwark: NewEventType: "retry" is already an event type`, func() { bulwark.NewEventType("retry") })
+	assert.PanicsWithValue(t, `bulwark: NewEventType: "test_kind" is already an event type`, func() { bulwark.NewEventType("test_kind") })
+}
+
+// Next.Report takes a policy written outside bulwark into the pipeline's
+// telemetry: the pipeline's provider, its name, a span event, its
+// observers.
+func TestNextReportReachesThePipelinesTelemetry(t *testing.T) {
+	m := newMeter()
+	sr, tp := tracing()
+	var seen []bulwark.Event
+	outside := stageFunc(func(ctx context.Context, next bulwark.Next) error {
+		next.Report(ctx, bulwark.Event{Type: eventTestKind, Policy: "quota", Name: "q1", Reason: "spent"})
+		return next.Run(ctx)
+	})
+	p := bulwark.New(outside).With(bulwark.WithName("exports"), bulwark.WithMeterProvider(m),
+		bulwark.WithObserver(func(_ context.Context, e bulwark.Event) { seen = append(seen, e) }))
+	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
+	require.NoError(t, p.Execute(ctx, nop))
+	span.End()
+
+	m.AssertEvents(t, metricdata.DataPoint[int64]{Attributes: attribute.NewSet(
+		semconv.AttrPipeline.String("exports"), semconv.AttrPolicy.String("quota"), semconv.AttrPolicyName.String("q1"),
+		semconv.AttrEvent.String("test_kind")), Value: 1})
+	require.Len(t, sr.Ended()[0].Events(), 1)
+	assert.Equal(t, "bulwark.quota.test_kind", sr.Ended()[0].Events()[0].Name)
+	assert.Equal(t, []bulwark.Event{{Type: eventTestKind, Policy: "quota", Name: "q1", Pipeline: "exports", Reason: "spent"}}, seen)
+}
+
+func TestMetersCarryTheInstrumentationVersion(t *testing.T) {
+	m := newMeter()
+	core.NewReporter("k", "", m).Report(context.Background(), bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRetry})
+	scope, ok := m.Scope(t, semconv.ScopeName)
+	require.True(t, ok)
+	assert.Equal(t, bulwark.Version, scope.Version)
 }

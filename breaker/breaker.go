@@ -11,8 +11,11 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/clock"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
 	"github.com/bulwark-go/bulwark/internal/observe"
+	"github.com/bulwark-go/bulwark/internal/outcome"
+	"github.com/bulwark-go/bulwark/internal/semconv"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -117,7 +120,7 @@ type Breaker struct {
 	// Read by every call.
 	word    atomic.Uint64   // generation<<genShift | readyBit | state
 	consec  atomic.Int64    // consecutive failures while closed
-	calls   counter.Striped // one slot per bulwark.Outcome
+	calls   counter.Striped // one slot per outcome.Outcome
 	fast    bool            // no window: a success or an ignored outcome in closed state takes no lock
 	timed   bool            // the slow rule needs each call's duration
 	timeWin bool            // the window needs the time of each outcome
@@ -125,7 +128,7 @@ type Breaker struct {
 	cfg      config
 	clock    clock.Clock
 	epoch    time.Time
-	reporter *bulwark.Reporter
+	reporter core.Reporter
 	openErr  atomic.Pointer[openError]
 	series   atomic.Pointer[series] // built at the first collection
 
@@ -239,7 +242,7 @@ func (b *Breaker) execute(ctx context.Context, next bulwark.Next, fn func(contex
 		// The common case, inline: no lock, and no write but the striped
 		// count unless a failure streak ends, so cores do not trade a
 		// cache line.
-		b.calls.AddAt(int(bulwark.OutcomeSuccess), 1)
+		b.calls.AddAt(int(outcome.Success), 1)
 		if b.consec.Load() != 0 {
 			b.endStreak(w)
 		}
@@ -270,7 +273,7 @@ const panicMark = 1 << 63
 // emitDetached).
 func (b *Breaker) recordPanic(c *inflight) {
 	if c.w != 0 {
-		b.emitDetached(*c.ctx, *c.next, b.record(*c.next, c.w&^panicMark, unmeasured, bulwark.OutcomeFailure, nil))
+		b.emitDetached(*c.ctx, *c.next, b.record(*c.next, c.w&^panicMark, unmeasured, outcome.Failure, nil))
 	}
 }
 
@@ -333,7 +336,7 @@ func (b *Breaker) endOpen(ctx context.Context, next bulwark.Next, w uint64) uint
 	var ch change
 	if b.word.Load() == w {
 		ch = b.setLocked(HalfOpen, ReasonOpenElapsed)
-		b.lastNext = next.Detach()
+		b.lastNext = core.Detach(next)
 	}
 	w = b.word.Load()
 	b.mu.Unlock()
@@ -342,7 +345,7 @@ func (b *Breaker) endOpen(ctx context.Context, next bulwark.Next, w uint64) uint
 }
 
 func (b *Breaker) reject(ctx context.Context, next bulwark.Next, err error) error {
-	b.calls.AddAt(int(bulwark.OutcomeRejected), 1)
+	b.calls.AddAt(int(outcome.Rejected), 1)
 	if b.reporter.Listening(ctx, next) {
 		b.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Reason: stateOf(b.word.Load()).String(), Err: err})
 	}
@@ -352,21 +355,21 @@ func (b *Breaker) reject(ctx context.Context, next bulwark.Next, err error) erro
 // record applies the outcome of a call admitted under state word w, which
 // started at start (unmeasured for a panic), and returns the transition
 // to report. p is the call's Permit, if it has one.
-func (b *Breaker) record(next bulwark.Next, w uint64, start time.Duration, o bulwark.Outcome, p *Permit) change {
+func (b *Breaker) record(next bulwark.Next, w uint64, start time.Duration, o outcome.Outcome, p *Permit) change {
 	b.calls.AddAt(int(o), 1)
 	s := stateOf(w)
 	if s != HalfOpen {
-		if o == bulwark.OutcomeIgnored {
+		if o == outcome.Ignored {
 			return change{}
 		}
-		if o == bulwark.OutcomeSuccess && b.fast {
+		if o == outcome.Success && b.fast {
 			if b.consec.Load() != 0 {
 				b.endStreak(w)
 			}
 			return change{}
 		}
 	}
-	slow := b.timed && start != unmeasured && o != bulwark.OutcomeIgnored && b.sinceEpoch()-start > b.cfg.slowThreshold
+	slow := b.timed && start != unmeasured && o != outcome.Ignored && b.sinceEpoch()-start > b.cfg.slowThreshold
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.word.Load() != w {
@@ -379,10 +382,10 @@ func (b *Breaker) record(next bulwark.Next, w uint64, start time.Duration, o bul
 		}
 		ch = b.recordProbeLocked(o)
 	} else {
-		ch = b.recordClosedLocked(o == bulwark.OutcomeFailure, slow, s == Disabled)
+		ch = b.recordClosedLocked(o == outcome.Failure, slow, s == Disabled)
 	}
 	if ch.changed() {
-		b.lastNext = next.Detach()
+		b.lastNext = core.Detach(next)
 	}
 	return ch
 }
@@ -428,14 +431,14 @@ func (b *Breaker) recordClosedLocked(failure, slow, disabled bool) change {
 // recordProbeLocked records a probe's outcome: enough successes close the
 // breaker; as soon as enough successes can no longer come, it reopens; an
 // ignored probe frees its slot. It requires b.mu held.
-func (b *Breaker) recordProbeLocked(o bulwark.Outcome) change {
+func (b *Breaker) recordProbeLocked(o outcome.Outcome) change {
 	switch o {
-	case bulwark.OutcomeSuccess:
+	case outcome.Success:
 		b.succeeded++
 		if b.succeeded >= b.cfg.probeNeed {
 			return b.setLocked(Closed, ReasonProbesSucceeded)
 		}
-	case bulwark.OutcomeFailure:
+	case outcome.Failure:
 		b.failed++
 		if b.failed > b.cfg.probes-b.cfg.probeNeed {
 			return b.setLocked(Open, ReasonProbeFailed)
@@ -713,7 +716,7 @@ type series struct {
 // unregistered.
 func (b *Breaker) observe() {
 	m := b.reporter.Meter()
-	calls, err := m.Int64ObservableCounter(bulwark.MetricCalls,
+	calls, err := m.Int64ObservableCounter(semconv.MetricCalls,
 		metric.WithDescription("Calls through a bulwark policy, by outcome."),
 		metric.WithUnit("{call}"))
 	if err != nil {
@@ -748,10 +751,10 @@ func (b *Breaker) seriesOf() *series {
 	sr := &series{}
 	attrs := b.reporter.Attributes()
 	for o := range sr.calls {
-		sr.calls[o] = metric.WithAttributeSet(attribute.NewSet(append(attrs, bulwark.AttrOutcome.String(bulwark.Outcome(o).String()))...))
+		sr.calls[o] = metric.WithAttributeSet(attribute.NewSet(append(attrs, semconv.AttrOutcome.String(outcome.Outcome(o).String()))...))
 	}
 	for s := range sr.states {
-		sr.states[s] = metric.WithAttributeSet(attribute.NewSet(append(attrs, bulwark.AttrState.String(State(s).String()))...))
+		sr.states[s] = metric.WithAttributeSet(attribute.NewSet(append(attrs, semconv.AttrState.String(State(s).String()))...))
 	}
 	b.series.CompareAndSwap(nil, sr)
 	return b.series.Load()

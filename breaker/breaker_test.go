@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -515,7 +516,7 @@ func TestPanicIsNeverASlowCall(t *testing.T) {
 		assert.Equal(t, 1, s.Calls)
 		assert.Equal(t, 1, s.Failures)
 		assert.Zero(t, s.SlowCalls)
-		assert.Equal(t, int64(1), s.Totals[bulwark.OutcomeFailure])
+		assert.Equal(t, int64(1), s.Totals[outcome.Failure])
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/semconv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
@@ -32,16 +33,16 @@ func TestStateChangesAndRejectionsLandAsMetricsAndSpanEvents(t *testing.T) {
 
 		m.AssertEvents(t,
 			otest.EventPoint("checkout", "breaker", "db", "state_change", 1,
-				bulwark.AttrStateFrom.String("closed"), bulwark.AttrStateTo.String("open")),
+				semconv.AttrStateFrom.String("closed"), semconv.AttrStateTo.String("open")),
 			otest.EventPoint("checkout", "breaker", "db", "rejected", 1),
 			otest.EventPoint("checkout", "breaker", "db", "state_change", 1,
-				bulwark.AttrStateFrom.String("open"), bulwark.AttrStateTo.String("half_open")),
+				semconv.AttrStateFrom.String("open"), semconv.AttrStateTo.String("half_open")),
 		)
 		events := sr.Ended()[0].Events()
 		require.Len(t, events, 2)
 		assert.Equal(t, "bulwark.breaker.state_change", events[0].Name)
-		assert.Contains(t, events[0].Attributes, bulwark.AttrReason.String(breaker.ReasonConsecutiveFailures))
-		assert.Contains(t, events[0].Attributes, bulwark.AttrStateTo.String("open"))
+		assert.Contains(t, events[0].Attributes, semconv.AttrReason.String(breaker.ReasonConsecutiveFailures))
+		assert.Contains(t, events[0].Attributes, semconv.AttrStateTo.String("open"))
 		assert.Equal(t, "bulwark.breaker.rejected", events[1].Name)
 
 		state, ok := m.Metric(t, breaker.MetricState)
@@ -49,17 +50,17 @@ func TestStateChangesAndRejectionsLandAsMetricsAndSpanEvents(t *testing.T) {
 		gauge := state.Data.(metricdata.Gauge[int64])
 		current := map[string]int64{}
 		for _, dp := range gauge.DataPoints {
-			v, _ := dp.Attributes.Value(bulwark.AttrState)
+			v, _ := dp.Attributes.Value(semconv.AttrState)
 			current[v.AsString()] = dp.Value
 		}
 		assert.Equal(t, map[string]int64{"closed": 0, "open": 0, "half_open": 1, "isolated": 0, "disabled": 0}, current)
 
-		calls, ok := m.Metric(t, bulwark.MetricCalls)
+		calls, ok := m.Metric(t, semconv.MetricCalls)
 		require.True(t, ok)
 		counts := map[string]int64{}
 		for _, dp := range calls.Data.(metricdata.Sum[int64]).DataPoints {
-			v, _ := dp.Attributes.Value(bulwark.AttrOutcome)
-			name, _ := dp.Attributes.Value(bulwark.AttrPolicyName)
+			v, _ := dp.Attributes.Value(semconv.AttrOutcome)
+			name, _ := dp.Attributes.Value(semconv.AttrPolicyName)
 			assert.Equal(t, "db", name.AsString())
 			counts[v.AsString()] = dp.Value
 		}
@@ -73,7 +74,7 @@ func TestStateGaugeSeriesHaveBoundedAttributes(t *testing.T) {
 	state, ok := m.Metric(t, breaker.MetricState)
 	require.True(t, ok)
 	for _, dp := range state.Data.(metricdata.Gauge[int64]).DataPoints {
-		assert.ElementsMatch(t, []attribute.Key{bulwark.AttrPolicy, bulwark.AttrPolicyName, bulwark.AttrState}, keys(dp.Attributes))
+		assert.ElementsMatch(t, []attribute.Key{semconv.AttrPolicy, semconv.AttrPolicyName, semconv.AttrState}, keys(dp.Attributes))
 	}
 }
 
@@ -97,5 +98,5 @@ func TestPanicTripLandsOnTheCallsSpan(t *testing.T) {
 	events := sr.Ended()[0].Events()
 	require.Len(t, events, 1)
 	assert.Equal(t, "bulwark.breaker.state_change", events[0].Name)
-	assert.Contains(t, events[0].Attributes, bulwark.AttrStateTo.String("open"))
+	assert.Contains(t, events[0].Attributes, semconv.AttrStateTo.String("open"))
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -52,5 +53,5 @@ func TestZeroBreakerFirstUseFromManyGoroutines(t *testing.T) {
 		wg.Go(func() { _ = b.Execute(context.Background(), nop) })
 	}
 	wg.Wait()
-	assert.Equal(t, int64(8), b.Snapshot().Totals[bulwark.OutcomeSuccess])
+	assert.Equal(t, int64(8), b.Snapshot().Totals[outcome.Success])
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
 	"github.com/bulwark-go/bulwark/internal/outcome"
 )
@@ -185,7 +186,7 @@ type Adaptive struct {
 	rules      outcome.Rules
 	min, max   float64 // the bounds, for the algorithm's float limit
 	minI, maxI int64   // the same, for the rounded one
-	reporter   *bulwark.Reporter
+	reporter   core.Reporter
 	rejected   counter.Striped
 
 	window time.Duration
@@ -274,8 +275,8 @@ func NewAdaptive(alg Algorithm, opts ...Option) *Adaptive {
 
 const defaultInitialLimit = 20
 
-func (a *Adaptive) gate() *gate                  { return &a.g }
-func (a *Adaptive) telemetry() *bulwark.Reporter { return a.reporter }
+func (a *Adaptive) gate() *gate              { return &a.g }
+func (a *Adaptive) telemetry() core.Reporter { return a.reporter }
 
 // Limit returns the current limit.
 func (a *Adaptive) Limit() int { return int(a.g.limit.Load()) }
@@ -321,11 +322,11 @@ func (a *Adaptive) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 	returned = true
 	a.g.release()
 	o := a.rules.Classify(ctx, err)
-	if o == bulwark.OutcomeIgnored {
+	if o == outcome.Ignored {
 		return err
 	}
 	end := time.Now()
-	a.update(ctx, next, end, Sample{RTT: end.Sub(start), InFlight: inflight, Dropped: o == bulwark.OutcomeFailure})
+	a.update(ctx, next, end, Sample{RTT: end.Sub(start), InFlight: inflight, Dropped: o == outcome.Failure})
 	return err
 }
 

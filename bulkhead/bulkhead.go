@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
 	"github.com/bulwark-go/bulwark/internal/observe"
 	"github.com/bulwark-go/bulwark/internal/outcome"
@@ -216,7 +217,7 @@ func (g *gate) grant() {
 // error matching ErrZeroValue; build a Bulkhead with New.
 type Bulkhead struct {
 	g        gate
-	reporter *bulwark.Reporter
+	reporter core.Reporter
 	rejected counter.Striped
 }
 
@@ -426,10 +427,10 @@ func (b *Bulkhead) gate() *gate { return &b.g }
 type gated[T any] interface {
 	*T
 	gate() *gate
-	telemetry() *bulwark.Reporter
+	telemetry() core.Reporter
 }
 
-func (b *Bulkhead) telemetry() *bulwark.Reporter { return b.reporter }
+func (b *Bulkhead) telemetry() core.Reporter { return b.reporter }
 
 // observeGauges registers the in-flight and queued gauges of p, and the
 // limit gauge when limit is set. The callback reaches p only through the

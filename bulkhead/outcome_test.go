@@ -9,6 +9,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/timeout"
 	"github.com/stretchr/testify/assert"
 )
@@ -26,31 +27,31 @@ var (
 var outcomes = []struct {
 	name string
 	run  func(t *testing.T, p bulwark.Policy)
-	want bulwark.Outcome
+	want outcome.Outcome
 }{
-	{"success", returning(nil), bulwark.OutcomeSuccess},
-	{"failure", returning(errDep), bulwark.OutcomeFailure},
-	{"overloaded 503 with a hint", returning(errOverloaded), bulwark.OutcomeFailure},
-	{"permanent", returning(errNotFound), bulwark.OutcomeSuccess},
-	{"inner rejection", returning(errInnerOpen), bulwark.OutcomeIgnored},
-	{"inner rejection with a hint", returning(errInnerHint), bulwark.OutcomeIgnored},
+	{"success", returning(nil), outcome.Success},
+	{"failure", returning(errDep), outcome.Failure},
+	{"overloaded 503 with a hint", returning(errOverloaded), outcome.Failure},
+	{"permanent", returning(errNotFound), outcome.Success},
+	{"inner rejection", returning(errInnerOpen), outcome.Ignored},
+	{"inner rejection with a hint", returning(errInnerHint), outcome.Ignored},
 	{"timeout", func(t *testing.T, p bulwark.Policy) {
 		err := bulwark.New(p, timeout.New(time.Nanosecond)).Execute(context.Background(), func(ctx context.Context) error {
 			<-ctx.Done()
 			return ctx.Err()
 		})
 		ownResult(t, err, timeout.ErrTimeout)
-	}, bulwark.OutcomeFailure},
+	}, outcome.Failure},
 	{"caller cancel", func(t *testing.T, p bulwark.Policy) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		ownResult(t, p.Execute(ctx, func(ctx context.Context) error { return ctx.Err() }), context.Canceled)
-	}, bulwark.OutcomeIgnored},
+	}, outcome.Ignored},
 	{"panic", func(t *testing.T, p bulwark.Policy) {
 		assert.PanicsWithValue(t, "boom", func() {
 			_ = p.Execute(context.Background(), func(context.Context) error { panic("boom") })
 		}, "the panic goes on unchanged")
-	}, bulwark.OutcomeIgnored},
+	}, outcome.Ignored},
 }
 
 func returning(e error) func(t *testing.T, p bulwark.Policy) {
@@ -82,10 +83,10 @@ func TestAdaptiveClassifiesByTheOutcomeTable(t *testing.T) {
 			for range 10 { // one window's worth of samples
 				tc.run(t, a)
 			}
-			want := map[bulwark.Outcome]int{bulwark.OutcomeSuccess: 4, bulwark.OutcomeFailure: 2, bulwark.OutcomeIgnored: 4}[tc.want]
+			want := map[outcome.Outcome]int{outcome.Success: 4, outcome.Failure: 2, outcome.Ignored: 4}[tc.want]
 			assert.Equal(t, want, a.Limit())
 			assert.Zero(t, a.Snapshot().InFlight, "the permit came back")
-			if tc.want == bulwark.OutcomeIgnored {
+			if tc.want == outcome.Ignored {
 				// Only samples close a window: one more failure window
 				// now halves the limit, so the ignored calls left no
 				// partial window behind either.
@@ -119,12 +120,12 @@ func TestThrottlerClassifiesByTheOutcomeTable(t *testing.T) {
 				tc.run(t, th)
 			}
 			switch tc.want {
-			case bulwark.OutcomeSuccess, bulwark.OutcomeIgnored:
+			case outcome.Success, outcome.Ignored:
 				assert.Zero(t, th.Probability())
-			case bulwark.OutcomeFailure:
+			case outcome.Failure:
 				assert.Greater(t, th.Probability(), 0.5)
 			}
-			if tc.want == bulwark.OutcomeIgnored {
+			if tc.want == outcome.Ignored {
 				// Not even counted as requests: one failure now gives
 				// exactly (1 − 0)/(1 + 1).
 				_ = th.Execute(context.Background(), func(context.Context) error { return errDep })

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/outcome"
 )
 
@@ -42,7 +43,7 @@ type Throttler struct {
 	maxDrop  float64
 	width    int64 // nanoseconds a bucket spans
 	rules    outcome.Rules
-	reporter *bulwark.Reporter
+	reporter core.Reporter
 
 	mu      sync.Mutex
 	buckets [throttleBuckets]throttleBucket
@@ -114,8 +115,8 @@ func NewThrottler(opts ...Option) *Throttler {
 
 // zeroThrottlerReporter reports for every zero Throttler: unnamed, through
 // the global provider, as NewThrottler() would.
-var zeroThrottlerReporter = sync.OnceValue(func() *bulwark.Reporter {
-	return bulwark.NewReporter("throttler", "", nil)
+var zeroThrottlerReporter = sync.OnceValue(func() core.Reporter {
+	return core.NewReporter("throttler", "", nil)
 })
 
 // params returns the throttler's settings, the defaults for the zero value.
@@ -157,15 +158,15 @@ func (t *Throttler) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 		return nil
 	}
 	switch t.rules.Classify(ctx, err) {
-	case bulwark.OutcomeSuccess:
+	case outcome.Success:
 		t.accept()
-	case bulwark.OutcomeIgnored:
+	case outcome.Ignored:
 		t.forget(i)
 	}
 	return err
 }
 
-func (t *Throttler) reporterOrZero() *bulwark.Reporter {
+func (t *Throttler) reporterOrZero() core.Reporter {
 	if t.reporter != nil {
 		return t.reporter
 	}

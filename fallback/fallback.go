@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -18,7 +19,7 @@ type Fallback struct {
 	fn       func(context.Context, error) error
 	handles  func(error) bool
 	recover  bool
-	reporter *bulwark.Reporter
+	reporter core.Reporter
 }
 
 var _ bulwark.Stage = (*Fallback)(nil)

@@ -7,6 +7,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/semconv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,5 +28,5 @@ func TestFallbackEventLandsAsMetricAndSpanEvent(t *testing.T) {
 	events := sr.Ended()[0].Events()
 	require.Len(t, events, 2)
 	assert.Equal(t, "bulwark.fallback", events[0].Name)
-	assert.Contains(t, events[0].Attributes, bulwark.AttrError.String(errDep.Error()))
+	assert.Contains(t, events[0].Attributes, semconv.AttrError.String(errDep.Error()))
 }

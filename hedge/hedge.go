@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/budget"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
@@ -30,7 +31,7 @@ type Hedge struct {
 	rules     outcome.Rules
 	budget    budget.Budget
 	share     *budget.Share // nil without a budget
-	reporter  *bulwark.Reporter
+	reporter  core.Reporter
 	timers    sync.Pool // *hedgeTimer
 }
 
@@ -425,7 +426,7 @@ func (c *call) kind(err error) outcomeKind {
 // learn records an attempt's latency when its outcome is a success under
 // the hedge's rules.
 func (c *call) learn(err error, start time.Time) {
-	if c.h.latency != nil && c.h.rules.Classify(c.ctx, err) == bulwark.OutcomeSuccess {
+	if c.h.latency != nil && c.h.rules.Classify(c.ctx, err) == outcome.Success {
 		c.h.latency.record(time.Since(start))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/hedge"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/semconv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -29,7 +30,7 @@ func TestHedgeEventLandsAsMetricAndSpanEvent(t *testing.T) {
 		events := sr.Ended()[0].Events()
 		require.Len(t, events, 1)
 		assert.Equal(t, "bulwark.hedge", events[0].Name)
-		assert.Contains(t, events[0].Attributes, bulwark.AttrAttempt.Int(2))
-		assert.Contains(t, events[0].Attributes, bulwark.AttrDelay.Float64(0.01))
+		assert.Contains(t, events[0].Attributes, semconv.AttrAttempt.Int(2))
+		assert.Contains(t, events[0].Attributes, semconv.AttrDelay.Float64(0.01))
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
 	"golang.org/x/time/rate"
 )
@@ -29,7 +30,7 @@ type Keyed struct {
 	keys     atomic.Int64 // remembered, plus those being added
 	seed     maphash.Seed
 	shards   []keyShard
-	reporter *bulwark.Reporter
+	reporter core.Reporter
 	rejected counter.Striped
 }
 

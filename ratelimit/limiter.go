@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
 	"golang.org/x/time/rate"
 )
@@ -76,7 +77,7 @@ type Limiter struct {
 	b        atomic.Pointer[bucket]
 	epoch    time.Time // the bucket's clock counts from here
 	maxWait  time.Duration
-	reporter *bulwark.Reporter
+	reporter core.Reporter
 	rejected counter.Striped
 	mu       sync.Mutex // serializes SetLimit and SetBurst
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
 )
 
@@ -29,7 +30,7 @@ type SlidingWindow struct {
 	n        int
 	window   time.Duration
 	epoch    time.Time
-	reporter *bulwark.Reporter
+	reporter core.Reporter
 	rejected counter.Striped
 
 	mu         sync.Mutex

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/budget"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -66,7 +67,7 @@ type Retry struct {
 	budget      budget.Budget
 	share       *budget.Share // nil without a budget
 	random      func() float64
-	reporter    *bulwark.Reporter
+	reporter    core.Reporter
 }
 
 // defaultRetry runs the calls of the zero Retry.
@@ -352,7 +353,7 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 	attemptStart := start
 	done := ctx.Done()
 	for attempt := 1; ; attempt++ {
-		permanent, hint, hinted := bulwark.Inspect(err)
+		permanent, hint, hinted := core.Inspect(err)
 		if permanent || !r.retryable(done, err) {
 			return err
 		}

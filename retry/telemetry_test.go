@@ -6,6 +6,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/semconv"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,8 +29,8 @@ func TestRetryEventsLandAsMetricsAndSpanEvents(t *testing.T) {
 	events := sr.Ended()[0].Events()
 	require.Len(t, events, 2)
 	assert.Equal(t, "bulwark.retry", events[0].Name)
-	assert.Contains(t, events[0].Attributes, bulwark.AttrAttempt.Int(2))
-	assert.Contains(t, events[0].Attributes, bulwark.AttrError.String(errDep.Error()))
+	assert.Contains(t, events[0].Attributes, semconv.AttrAttempt.Int(2))
+	assert.Contains(t, events[0].Attributes, semconv.AttrError.String(errDep.Error()))
 	assert.Equal(t, "bulwark.retry.exhausted", events[1].Name)
-	assert.Contains(t, events[1].Attributes, bulwark.AttrReason.String(retry.ReasonMaxAttempts))
+	assert.Contains(t, events[1].Attributes, semconv.AttrReason.String(retry.ReasonMaxAttempts))
 }

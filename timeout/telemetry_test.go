@@ -7,6 +7,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/semconv"
 	"github.com/bulwark-go/bulwark/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,8 +29,8 @@ func TestTimeoutEventLandsAsMetricAndSpanEvent(t *testing.T) {
 	events := sr.Ended()[0].Events()
 	require.Len(t, events, 1)
 	assert.Equal(t, "bulwark.timeout", events[0].Name)
-	assert.Contains(t, events[0].Attributes, bulwark.AttrPipeline.String("checkout"))
-	assert.Contains(t, events[0].Attributes, bulwark.AttrPolicyName.String("db"))
-	assert.Contains(t, events[0].Attributes, bulwark.AttrDelay.Float64(0.001))
-	assert.Contains(t, events[0].Attributes, bulwark.AttrError.String("bulwark/timeout: timed out"))
+	assert.Contains(t, events[0].Attributes, semconv.AttrPipeline.String("checkout"))
+	assert.Contains(t, events[0].Attributes, semconv.AttrPolicyName.String("db"))
+	assert.Contains(t, events[0].Attributes, semconv.AttrDelay.Float64(0.001))
+	assert.Contains(t, events[0].Attributes, semconv.AttrError.String("bulwark/timeout: timed out"))
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -46,7 +47,7 @@ type Timeout struct {
 	d        time.Duration
 	dynamic  func(context.Context) time.Duration
 	abandon  bool
-	reporter *bulwark.Reporter
+	reporter core.Reporter
 }
 
 var _ bulwark.Stage = (*Timeout)(nil)

@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/semconv"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
@@ -37,7 +39,7 @@ func (m Meter) Metric(t testing.TB, name string) (metricdata.Metrics, bool) {
 	var rm metricdata.ResourceMetrics
 	require.NoError(t, m.reader.Collect(context.Background(), &rm))
 	for _, sm := range rm.ScopeMetrics {
-		if sm.Scope.Name != bulwark.ScopeName {
+		if sm.Scope.Name != semconv.ScopeName {
 			continue
 		}
 		for _, mt := range sm.Metrics {
@@ -49,11 +51,25 @@ func (m Meter) Metric(t testing.TB, name string) (metricdata.Metrics, bool) {
 	return metricdata.Metrics{}, false
 }
 
+// Scope collects and returns the instrumentation scope of that name, or
+// ok=false if nothing was recorded in it.
+func (m Meter) Scope(t testing.TB, name string) (instrumentation.Scope, bool) {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, m.reader.Collect(context.Background(), &rm))
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name == name {
+			return sm.Scope, true
+		}
+	}
+	return instrumentation.Scope{}, false
+}
+
 // AssertEvents checks that bulwark.events holds exactly the given points.
 func (m Meter) AssertEvents(t testing.TB, points ...metricdata.DataPoint[int64]) {
 	t.Helper()
-	got, ok := m.Metric(t, bulwark.MetricEvents)
-	require.True(t, ok, "no %s metric", bulwark.MetricEvents)
+	got, ok := m.Metric(t, semconv.MetricEvents)
+	require.True(t, ok, "no %s metric", semconv.MetricEvents)
 	metricdatatest.AssertEqual(t, EventsMetric(points...), got,
 		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
@@ -61,7 +77,7 @@ func (m Meter) AssertEvents(t testing.TB, points ...metricdata.DataPoint[int64])
 // EventsMetric is the bulwark.events metric with the given points.
 func EventsMetric(points ...metricdata.DataPoint[int64]) metricdata.Metrics {
 	return metricdata.Metrics{
-		Name:        bulwark.MetricEvents,
+		Name:        semconv.MetricEvents,
 		Description: "Events reported by bulwark policies.",
 		Unit:        "{event}",
 		Data: metricdata.Sum[int64]{
@@ -75,8 +91,8 @@ func EventsMetric(points ...metricdata.DataPoint[int64]) metricdata.Metrics {
 // EventPoint is one bulwark.events data point.
 func EventPoint(pipeline, policy, name, event string, value int64, extra ...attribute.KeyValue) metricdata.DataPoint[int64] {
 	kv := append([]attribute.KeyValue{
-		bulwark.AttrPipeline.String(pipeline), bulwark.AttrPolicy.String(policy),
-		bulwark.AttrPolicyName.String(name), bulwark.AttrEvent.String(event),
+		semconv.AttrPipeline.String(pipeline), semconv.AttrPolicy.String(policy),
+		semconv.AttrPolicyName.String(name), semconv.AttrEvent.String(event),
 	}, extra...)
 	return metricdata.DataPoint[int64]{Attributes: attribute.NewSet(kv...), Value: value}
 }

@@ -12,6 +12,34 @@ import (
 	"github.com/bulwark-go/bulwark"
 )
 
+// Outcome classifies how a call ended. Its String form is the value of the
+// bulwark.outcome attribute; policies count calls in slots indexed by it.
+type Outcome uint8
+
+const (
+	// Success: the call returned nil, or an answer the rule counts as one.
+	Success Outcome = iota
+	// Failure: the dependency failed.
+	Failure
+	// Ignored: neither (the caller's cancellation, a local rejection).
+	Ignored
+	// Rejected: the policy refused the call itself.
+	Rejected
+)
+
+// Count is the number of outcomes, the size of a count by outcome.
+const Count = 4
+
+var names = [Count]string{"success", "failure", "ignored", "rejected"}
+
+// String returns "success", "failure", "ignored" or "rejected".
+func (o Outcome) String() string {
+	if int(o) < len(names) {
+		return names[o]
+	}
+	return "unknown"
+}
+
 // Rules are a policy's WithFailureIf and WithIgnoreIf predicates; the zero
 // value is the default rule.
 type Rules struct {
@@ -33,26 +61,26 @@ type Rules struct {
 //     dependency answered, definitively: a 404, an invalid argument), and
 //     every other error is a failure.
 //
-// It returns only OutcomeSuccess, OutcomeFailure or OutcomeIgnored.
-func (r *Rules) Classify(ctx context.Context, err error) bulwark.Outcome {
+// It returns only Success, Failure or Ignored.
+func (r *Rules) Classify(ctx context.Context, err error) Outcome {
 	switch {
 	case err == nil:
-		return bulwark.OutcomeSuccess
+		return Success
 	case bulwark.CallerCanceled(ctx, err):
-		return bulwark.OutcomeIgnored
+		return Ignored
 	case errors.Is(err, bulwark.ErrRejected):
-		return bulwark.OutcomeIgnored
+		return Ignored
 	case r.IgnoreIf != nil && r.IgnoreIf(err):
-		return bulwark.OutcomeIgnored
+		return Ignored
 	case r.FailureIf != nil:
 		if r.FailureIf(err) {
-			return bulwark.OutcomeFailure
+			return Failure
 		}
-		return bulwark.OutcomeSuccess
+		return Success
 	case bulwark.IsPermanent(err):
-		return bulwark.OutcomeSuccess
+		return Success
 	default:
-		return bulwark.OutcomeFailure
+		return Failure
 	}
 }
 

@@ -31,21 +31,21 @@ func TestClassify(t *testing.T) {
 		ctx   context.Context
 		rules outcome.Rules
 		err   error
-		want  bulwark.Outcome
+		want  outcome.Outcome
 	}{
-		{"nil", live, outcome.Rules{}, nil, bulwark.OutcomeSuccess},
-		{"error", live, outcome.Rules{}, boom, bulwark.OutcomeFailure},
-		{"permanent", live, outcome.Rules{}, bulwark.Permanent(boom), bulwark.OutcomeSuccess},
-		{"caller cancel", canceled, outcome.Rules{}, fmt.Errorf("get: %w", context.Canceled), bulwark.OutcomeIgnored},
-		{"canceled error on a live ctx", live, outcome.Rules{}, context.Canceled, bulwark.OutcomeFailure},
-		{"inner rejection", live, outcome.Rules{}, rejection{}, bulwark.OutcomeIgnored},
-		{"inner rejection with hint", live, outcome.Rules{}, bulwark.WithRetryAfter(rejection{}, 5), bulwark.OutcomeIgnored},
-		{"rejection beats FailureIf", live, outcome.Rules{FailureIf: func(error) bool { return true }}, rejection{}, bulwark.OutcomeIgnored},
-		{"ignoreIf", live, outcome.Rules{IgnoreIf: isSpecial}, special, bulwark.OutcomeIgnored},
-		{"ignoreIf beats failureIf", live, outcome.Rules{IgnoreIf: isSpecial, FailureIf: isSpecial}, special, bulwark.OutcomeIgnored},
-		{"failureIf accepts", live, outcome.Rules{FailureIf: isSpecial}, special, bulwark.OutcomeFailure},
-		{"failureIf declines", live, outcome.Rules{FailureIf: isSpecial}, boom, bulwark.OutcomeSuccess},
-		{"failureIf sees permanent", live, outcome.Rules{FailureIf: isSpecial}, bulwark.Permanent(special), bulwark.OutcomeFailure},
+		{"nil", live, outcome.Rules{}, nil, outcome.Success},
+		{"error", live, outcome.Rules{}, boom, outcome.Failure},
+		{"permanent", live, outcome.Rules{}, bulwark.Permanent(boom), outcome.Success},
+		{"caller cancel", canceled, outcome.Rules{}, fmt.Errorf("get: %w", context.Canceled), outcome.Ignored},
+		{"canceled error on a live ctx", live, outcome.Rules{}, context.Canceled, outcome.Failure},
+		{"inner rejection", live, outcome.Rules{}, rejection{}, outcome.Ignored},
+		{"inner rejection with hint", live, outcome.Rules{}, bulwark.WithRetryAfter(rejection{}, 5), outcome.Ignored},
+		{"rejection beats FailureIf", live, outcome.Rules{FailureIf: func(error) bool { return true }}, rejection{}, outcome.Ignored},
+		{"ignoreIf", live, outcome.Rules{IgnoreIf: isSpecial}, special, outcome.Ignored},
+		{"ignoreIf beats failureIf", live, outcome.Rules{IgnoreIf: isSpecial, FailureIf: isSpecial}, special, outcome.Ignored},
+		{"failureIf accepts", live, outcome.Rules{FailureIf: isSpecial}, special, outcome.Failure},
+		{"failureIf declines", live, outcome.Rules{FailureIf: isSpecial}, boom, outcome.Success},
+		{"failureIf sees permanent", live, outcome.Rules{FailureIf: isSpecial}, bulwark.Permanent(special), outcome.Failure},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, tc.rules.Classify(tc.ctx, tc.err))

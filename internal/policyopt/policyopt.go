@@ -6,6 +6,7 @@ package policyopt
 
 import (
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/core"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -18,8 +19,8 @@ type Telemetry struct {
 }
 
 // Reporter returns the reporter of a policy of the given kind.
-func (t *Telemetry) Reporter(kind string) *bulwark.Reporter {
-	return bulwark.NewReporter(kind, t.Name, t.MeterProvider, t.Observers...)
+func (t *Telemetry) Reporter(kind string) core.Reporter {
+	return core.NewReporter(kind, t.Name, t.MeterProvider, t.Observers...)
 }
 
 // Name checks a WithName value of package pkg ("retry"): it panics if name
