@@ -3,12 +3,18 @@ package observe_test
 import (
 	"context"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"weak"
 
+	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/observe"
+	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/outcome"
+	"github.com/bulwark-go/bulwark/internal/semconv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -80,4 +86,23 @@ func TestRegisterLetsADroppedOwnerBeCollectedAndUnregisters(t *testing.T) {
 		runtime.Gosched()
 	}
 	assert.False(t, ok, "the callback of a collected owner is still registered")
+}
+
+type limited struct{ rejected atomic.Int64 }
+
+func TestCallsExportsTheListedOutcomes(t *testing.T) {
+	m := otest.NewMeter()
+	l := &limited{}
+	l.rejected.Store(3)
+	observe.Calls(core.NewReporter("limiter", "api", m), l,
+		func(l *limited, o outcome.Outcome) int64 { return l.rejected.Load() }, outcome.Rejected)
+	got, ok := m.Metric(t, semconv.MetricCalls)
+	require.True(t, ok)
+	sum, ok := got.Data.(metricdata.Sum[int64])
+	require.True(t, ok)
+	require.Len(t, sum.DataPoints, 1)
+	assert.Equal(t, int64(3), sum.DataPoints[0].Value)
+	assert.Equal(t, attribute.NewSet(semconv.AttrPolicy.String("limiter"), semconv.AttrPolicyName.String("api"),
+		semconv.AttrOutcome.String("rejected")), sum.DataPoints[0].Attributes)
+	runtime.KeepAlive(l)
 }
