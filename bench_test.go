@@ -92,7 +92,7 @@ func BenchmarkEventSite(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		r.Report(ctx, bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRejected, Err: errBench})
+		r.Report(ctx, bulwark.Next{}, bulwark.Event{Type: bulwark.EventRejected, Err: errBench})
 	}
 }
 
@@ -130,7 +130,7 @@ func BenchmarkEventSiteGated(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if r.Listening(ctx, bulwark.Next{}) {
-			r.Report(ctx, bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRejected, Err: errBench})
+			r.Report(ctx, bulwark.Next{}, bulwark.Event{Type: bulwark.EventRejected, Err: errBench})
 		}
 	}
 }

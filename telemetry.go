@@ -105,7 +105,8 @@ func (r *reporter) Listening(ctx context.Context, next Next) bool {
 // outside a pipeline). Report keeps no reference to e. When nothing listens
 // (no SDK installed, no recording span, no observer) it returns after three
 // checks and does not touch e.
-func (r *reporter) Report(ctx context.Context, next Next, e *Event) {
+func (r *reporter) Report(ctx context.Context, next Next, ev Event) {
+	e := &ev
 	counter := r.events
 	s := next.scopeOf()
 	if s != nil && !r.explicit && s.events != nil {
@@ -274,7 +275,7 @@ func (n Next) Report(ctx context.Context, e Event) {
 	if !ok {
 		r, _ = outsideReporters.LoadOrStore(k, newReporter(e.Policy, e.Name, nil))
 	}
-	r.(*reporter).Report(ctx, n, &e)
+	r.(*reporter).Report(ctx, n, e)
 }
 
 // outsideReporters holds a reporter per kind and name reported through

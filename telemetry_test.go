@@ -35,10 +35,10 @@ func TestReportedEventLandsAsMetricSpanEventAndObserverCall(t *testing.T) {
 	r := core.NewReporter("widget", "w1", m, func(_ context.Context, e bulwark.Event) { seen = append(seen, e) })
 
 	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
-	r.Report(ctx, bulwark.Next{}, &bulwark.Event{
+	r.Report(ctx, bulwark.Next{}, bulwark.Event{
 		Type: bulwark.EventStateChange, From: "closed", To: "open", Reason: "failures", Err: errDep,
 	})
-	r.Report(ctx, bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRetry, Attempt: 2, Delay: 1500 * time.Millisecond})
+	r.Report(ctx, bulwark.Next{}, bulwark.Event{Type: bulwark.EventRetry, Attempt: 2, Delay: 1500 * time.Millisecond})
 	span.End()
 
 	got, ok := m.Metric(t, semconv.MetricEvents)
@@ -74,7 +74,7 @@ func TestReportedEventLandsAsMetricSpanEventAndObserverCall(t *testing.T) {
 func TestSpanEventIsNamedAfterThePolicyWhenTheEventIs(t *testing.T) {
 	sr, tp := tracing()
 	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
-	core.NewReporter("retry", "", newMeter()).Report(ctx, bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRetry})
+	core.NewReporter("retry", "", newMeter()).Report(ctx, bulwark.Next{}, bulwark.Event{Type: bulwark.EventRetry})
 	span.End()
 	assert.Equal(t, "bulwark.retry", sr.Ended()[0].Events()[0].Name)
 }
@@ -249,7 +249,7 @@ func TestNextReportReachesThePipelinesTelemetry(t *testing.T) {
 
 func TestMetersCarryTheInstrumentationVersion(t *testing.T) {
 	m := newMeter()
-	core.NewReporter("k", "", m).Report(context.Background(), bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRetry})
+	core.NewReporter("k", "", m).Report(context.Background(), bulwark.Next{}, bulwark.Event{Type: bulwark.EventRetry})
 	scope, ok := m.Scope(t, semconv.ScopeName)
 	require.True(t, ok)
 	assert.Equal(t, bulwark.Version, scope.Version)

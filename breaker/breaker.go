@@ -347,7 +347,7 @@ func (b *Breaker) endOpen(ctx context.Context, next bulwark.Next, w uint64) uint
 func (b *Breaker) reject(ctx context.Context, next bulwark.Next, err error) error {
 	b.calls.AddAt(int(outcome.Rejected), 1)
 	if b.reporter.Listening(ctx, next) {
-		b.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Reason: stateOf(b.word.Load()).String(), Err: err})
+		b.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Reason: stateOf(b.word.Load()).String(), Err: err})
 	}
 	return err
 }
@@ -599,7 +599,7 @@ func (b *Breaker) emit(ctx context.Context, next bulwark.Next, ch change) {
 	if !ch.changed() {
 		return
 	}
-	b.reporter.Report(ctx, next, &bulwark.Event{
+	b.reporter.Report(ctx, next, bulwark.Event{
 		Type: bulwark.EventStateChange, From: ch.from.String(), To: ch.to.String(), Reason: ch.reason,
 	})
 }

@@ -302,7 +302,7 @@ func (a *Adaptive) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 			if errors.Is(err, ErrFull) {
 				a.rejected.Add(1)
 				if a.reporter.Listening(ctx, next) {
-					a.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Err: err})
+					a.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Err: err})
 				}
 			}
 			return err
@@ -360,7 +360,7 @@ func (a *Adaptive) update(ctx context.Context, next bulwark.Next, now time.Time,
 		a.g.grant()
 	}
 	if a.reporter.Listening(ctx, next) {
-		a.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventLimitChange, Limit: int(rounded), Reason: a.alg.name()})
+		a.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventLimitChange, Limit: int(rounded), Reason: a.alg.name()})
 	}
 }
 

@@ -396,7 +396,7 @@ func (b *Bulkhead) wait(ctx context.Context, next bulwark.Next) error {
 	if err != nil && errors.Is(err, ErrFull) {
 		b.rejected.Add(1)
 		if b.reporter.Listening(ctx, next) {
-			b.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Err: err})
+			b.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Err: err})
 		}
 	}
 	return err

@@ -141,7 +141,7 @@ func (t *Throttler) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 	p := t.request(i, k, maxDrop)
 	if p > 0 && rand.Float64() < p {
 		if r := t.reporterOrZero(); r.Listening(ctx, next) {
-			r.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Err: ErrThrottled})
+			r.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Err: ErrThrottled})
 		}
 		return ErrThrottled
 	}

@@ -495,7 +495,7 @@ func (c *call) launch() {
 	}()
 	allowed := c.h.budget == nil || c.h.budget.TryRetry()
 	if !allowed {
-		c.h.reporter.Report(c.ctx, c.next, &bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: n})
+		c.h.reporter.Report(c.ctx, c.next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: n})
 	}
 	c.mu.Lock()
 	done = true
@@ -537,7 +537,7 @@ func (c *call) runHedge(a *attemptCtx, n int) {
 			c.mu.Unlock()
 		}
 	}()
-	c.h.reporter.Report(c.ctx, c.next, &bulwark.Event{Type: bulwark.EventHedge, Attempt: n, Delay: c.delay})
+	c.h.reporter.Report(c.ctx, c.next, bulwark.Event{Type: bulwark.EventHedge, Attempt: n, Delay: c.delay})
 	if c.h.latency != nil {
 		start = time.Now()
 	}

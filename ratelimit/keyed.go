@@ -121,7 +121,7 @@ func (k *Keyed) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 		k.rejected.Add(1)
 		err := rejection(hint)
 		// Counted per limiter, never per key: key values are unbounded.
-		k.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Delay: hint, Err: err})
+		k.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Delay: hint, Err: err})
 		return err
 	}
 	e.state = n

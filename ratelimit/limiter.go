@@ -218,7 +218,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 func (l *Limiter) reject(ctx context.Context, next bulwark.Next, hint time.Duration) error {
 	l.rejected.Add(1)
 	err := rejection(hint)
-	l.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Delay: hint, Err: err})
+	l.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Delay: hint, Err: err})
 	return err
 }
 

@@ -74,7 +74,7 @@ func (s *SlidingWindow) ExecuteStage(ctx context.Context, next bulwark.Next) err
 	if !ok {
 		s.rejected.Add(1)
 		err := error(&limitedError{after: wait})
-		s.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRejected, Delay: wait, Err: err})
+		s.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Delay: wait, Err: err})
 		return err
 	}
 	return next.Run(ctx)

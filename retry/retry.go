@@ -376,11 +376,11 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 			}
 		}
 		if r.budget != nil && !r.budget.TryRetry() {
-			r.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: attempt, Err: err})
+			r.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: attempt, Err: err})
 			return &ExhaustedError{Attempts: attempt, Reason: ReasonBudget, Err: err}
 		}
 		if r.reporter.Listening(ctx, next) {
-			r.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventRetry, Attempt: attempt + 1, Delay: delay, Err: err})
+			r.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRetry, Attempt: attempt + 1, Delay: delay, Err: err})
 		}
 		if delay > 0 {
 			if cerr := sleep(ctx, delay); cerr != nil {
@@ -487,7 +487,7 @@ func (r *Retry) delay(n int, prev time.Duration, err error, hint time.Duration, 
 }
 
 func (r *Retry) exhausted(ctx context.Context, next bulwark.Next, attempts int, reason string, err error) error {
-	r.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventExhausted, Attempt: attempts, Reason: reason, Err: err})
+	r.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventExhausted, Attempt: attempts, Reason: reason, Err: err})
 	return &ExhaustedError{Attempts: attempts, Reason: reason, Err: err}
 }
 

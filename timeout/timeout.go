@@ -180,7 +180,7 @@ func (t *Timeout) timedOut(ctx context.Context, next bulwark.Next, d time.Durati
 	if err != nil && err != context.DeadlineExceeded {
 		out = &lateError{err: err}
 	}
-	t.reporter.Report(ctx, next, &bulwark.Event{Type: bulwark.EventTimeout, Delay: d, Err: out})
+	t.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventTimeout, Delay: d, Err: out})
 	return out
 }
 

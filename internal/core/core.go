@@ -26,8 +26,9 @@ type Reporter interface {
 	// Report delivers e, after filling in its Policy, Name and Pipeline
 	// fields. next is the Next the reporting stage was given (its zero
 	// value outside a pipeline). When nothing listens it returns after
-	// three checks and does not touch e.
-	Report(ctx context.Context, next bulwark.Next, e *bulwark.Event)
+	// three checks. e is passed by value: through an interface, a pointer
+	// would make every event escape to the heap.
+	Report(ctx context.Context, next bulwark.Next, e bulwark.Event)
 	// Listening reports whether an event reported now would reach
 	// anything: a hot failure path asks before building an event.
 	Listening(ctx context.Context, next bulwark.Next) bool

@@ -24,7 +24,7 @@ func TestReporterCarriesTheTelemetry(t *testing.T) {
 	var got []bulwark.Event
 	tel := policyopt.Telemetry{Name: "db", Observers: []bulwark.Observer{func(_ context.Context, e bulwark.Event) { got = append(got, e) }}}
 	r := tel.Reporter("kind")
-	r.Report(context.Background(), bulwark.Next{}, &bulwark.Event{Type: bulwark.EventRejected})
+	r.Report(context.Background(), bulwark.Next{}, bulwark.Event{Type: bulwark.EventRejected})
 	require.Len(t, got, 1)
 	assert.Equal(t, "kind", got[0].Policy)
 	assert.Equal(t, "db", got[0].Name)
