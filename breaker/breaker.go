@@ -133,7 +133,7 @@ type Breaker struct {
 	series   atomic.Pointer[series] // built at the first collection
 
 	mu        sync.Mutex
-	win       window
+	win       ratioWindow
 	reopens   int // opens since the breaker last closed
 	admitted  int // probes admitted in this half-open period
 	succeeded int

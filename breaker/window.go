@@ -1,10 +1,14 @@
 package breaker
 
-import "time"
+import (
+	"time"
 
-// window holds the recent outcomes the ratio rules look at. Its methods
+	"github.com/bulwark-go/bulwark/internal/window"
+)
+
+// ratioWindow holds the recent outcomes the ratio rules look at. Its methods
 // require the breaker's mu held.
-type window interface {
+type ratioWindow interface {
 	// add records one outcome at offset at from the breaker's epoch.
 	add(at time.Duration, failure, slow bool)
 	// counts returns the calls, failures and slow calls in the window.
@@ -57,55 +61,41 @@ func (w *countWindow) reset() {
 }
 
 // timeWindow splits its span into buckets aligned on multiples of the
-// bucket width from the breaker's epoch. It covers the current bucket and
-// the ones before it, up to the bucket count: an outcome is forgotten
+// bucket width from the breaker's epoch, in the window every bulwark
+// policy shares: the window that ends with the current bucket holds the
+// count of buckets the breaker was given, and an outcome is forgotten
 // between span−width and span after it was recorded, when its bucket is
 // reused.
-type timeWindow struct {
-	width   time.Duration
-	buckets []bucket
-}
+type timeWindow struct{ w window.Window }
 
-type bucket struct {
-	index                 int64 // which width-long slice of time it holds
-	calls, failures, slow int
-}
+// The slots of a bucket's counts.
+const (
+	slotCalls = iota
+	slotFailures
+	slotSlow
+)
 
 func newTimeWindow(span time.Duration, buckets int) *timeWindow {
-	w := &timeWindow{width: span / time.Duration(buckets), buckets: make([]bucket, buckets)}
-	w.reset()
-	return w
+	tw := &timeWindow{}
+	tw.w.Init(span/time.Duration(buckets), buckets)
+	return tw
 }
 
-func (w *timeWindow) add(at time.Duration, failure, slow bool) {
-	i := int64(at / w.width)
-	b := &w.buckets[i%int64(len(w.buckets))]
-	if b.index != i {
-		*b = bucket{index: i}
-	}
-	b.calls++
+func (tw *timeWindow) add(at time.Duration, failure, slow bool) {
+	c := tw.w.Add(int64(at))
+	c[slotCalls]++
 	if failure {
-		b.failures++
+		c[slotFailures]++
 	}
 	if slow {
-		b.slow++
+		c[slotSlow]++
 	}
 }
 
-func (w *timeWindow) counts(at time.Duration) (calls, failures, slow int) {
-	i := int64(at / w.width)
-	for _, b := range w.buckets {
-		if b.index > i-int64(len(w.buckets)) && b.index <= i {
-			calls += b.calls
-			failures += b.failures
-			slow += b.slow
-		}
-	}
-	return calls, failures, slow
+func (tw *timeWindow) counts(at time.Duration) (calls, failures, slow int) {
+	i, _ := tw.w.Locate(int64(at))
+	s := tw.w.Sum(i)
+	return int(s[slotCalls]), int(s[slotFailures]), int(s[slotSlow])
 }
 
-func (w *timeWindow) reset() {
-	for i := range w.buckets {
-		w.buckets[i] = bucket{index: -1}
-	}
-}
+func (tw *timeWindow) reset() { tw.w.Reset() }
