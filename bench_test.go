@@ -3,14 +3,13 @@ package bulwark_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/internal/core"
 )
-
-func nop(context.Context) error { return nil }
 
 func fallbacks(n int) []bulwark.Policy {
 	ps := make([]bulwark.Policy, n)
@@ -40,7 +39,7 @@ func BenchmarkDirect(b *testing.B) {
 func BenchmarkPipeline(b *testing.B) {
 	for _, n := range []int{1, 2, 5, 10} {
 		p := bulwark.New(fallbacks(n)...)
-		b.Run("fallbacks="+string(rune('0'+n%10))+map[bool]string{true: "0", false: ""}[n == 10], func(b *testing.B) {
+		b.Run(fmt.Sprintf("fallbacks=%d", n), func(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {

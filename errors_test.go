@@ -12,8 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-var errDep = errors.New("dependency failed")
-
 func TestRetryAfterFindsTheHintAnywhereInTheTree(t *testing.T) {
 	hinted := bulwark.WithRetryAfter(errDep, 3*time.Second)
 	cases := map[string]struct {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/budget"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"go.uber.org/goleak"
 )
@@ -173,32 +174,25 @@ func TestConcurrentUseKeepsTheCounts(t *testing.T) {
 func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 	nan, inf := math.NaN(), math.Inf(1)
 	cases := map[string]func(){
-		"bulwark/budget: NewToken: maxTokens must be in [1e-06, 1000], got 0":                          func() { budget.NewToken(0, 0.1) },
-		"bulwark/budget: NewToken: maxTokens must be in [1e-06, 1000], got 1e-07":                      func() { budget.NewToken(1e-7, 0.1) },
-		"bulwark/budget: NewToken: maxTokens must be in [1e-06, 1000], got 1001":                       func() { budget.NewToken(1001, 0.1) },
-		"bulwark/budget: NewToken: maxTokens must be in [1e-06, 1000], got NaN":                        func() { budget.NewToken(nan, 0.1) },
-		"bulwark/budget: NewToken: tokenRatio must be in [1e-06, 1000], got -1":                        func() { budget.NewToken(10, -1) },
-		"bulwark/budget: NewToken: tokenRatio must be in [1e-06, 1000], got 1e-12":                     func() { budget.NewToken(10, 1e-12) },
-		"bulwark/budget: NewToken: tokenRatio must be in [1e-06, 1000], got +Inf":                      func() { budget.NewToken(10, inf) },
-		"bulwark/budget: NewRatio: ratio must be in [1e-06, 1], got 1.5":                               func() { budget.NewRatio(1.5, 1) },
-		"bulwark/budget: NewRatio: ratio must be in [1e-06, 1], got 1e-07":                             func() { budget.NewRatio(1e-7, 1) },
-		"bulwark/budget: NewRatio: ratio must be in [1e-06, 1], got NaN":                               func() { budget.NewRatio(nan, 1) },
-		"bulwark/budget: NewRatio: minPerSecond must be in [0, 1e9], got NaN":                          func() { budget.NewRatio(0.1, nan) },
-		"bulwark/budget: NewRatio: minPerSecond must be in [0, 1e9], got -1":                           func() { budget.NewRatio(0.1, -1) },
-		"bulwark/budget: NewRatio: minPerSecond must be in [0, 1e9], got +Inf":                         func() { budget.NewRatio(0.1, inf) },
-		"bulwark/budget: NewRatio: minPerSecond must be in [0, 1e9], got 1e+300":                       func() { budget.NewRatio(0.1, 1e300) },
-		"bulwark/budget: NewShare: budget must not be nil":                                             func() { budget.NewShare(nil) },
-		"bulwark/budget: NewShare: budget must be comparable (a pointer), got budget_test.sliceBudget": func() { budget.NewShare(sliceBudget{}) },
+		"bulwark/budget: NewToken: maxTokens must be in [1e-06, 1000], got 0":                              func() { budget.NewToken(0, 0.1) },
+		"bulwark/budget: NewToken: maxTokens must be in [1e-06, 1000], got 1e-07":                          func() { budget.NewToken(1e-7, 0.1) },
+		"bulwark/budget: NewToken: maxTokens must be in [1e-06, 1000], got 1001":                           func() { budget.NewToken(1001, 0.1) },
+		"bulwark/budget: NewToken: maxTokens must be in [1e-06, 1000], got NaN":                            func() { budget.NewToken(nan, 0.1) },
+		"bulwark/budget: NewToken: tokenRatio must be in [1e-06, 1000], got -1":                            func() { budget.NewToken(10, -1) },
+		"bulwark/budget: NewToken: tokenRatio must be in [1e-06, 1000], got 1e-12":                         func() { budget.NewToken(10, 1e-12) },
+		"bulwark/budget: NewToken: tokenRatio must be in [1e-06, 1000], got +Inf":                          func() { budget.NewToken(10, inf) },
+		"bulwark/budget: NewRatio: ratio must be in [1e-06, 1], got 1.5":                                   func() { budget.NewRatio(1.5, 1) },
+		"bulwark/budget: NewRatio: ratio must be in [1e-06, 1], got 1e-07":                                 func() { budget.NewRatio(1e-7, 1) },
+		"bulwark/budget: NewRatio: ratio must be in [1e-06, 1], got NaN":                                   func() { budget.NewRatio(nan, 1) },
+		"bulwark/budget: NewRatio: minPerSecond must be in [0, 1e9], got NaN":                              func() { budget.NewRatio(0.1, nan) },
+		"bulwark/budget: NewRatio: minPerSecond must be in [0, 1e9], got -1":                               func() { budget.NewRatio(0.1, -1) },
+		"bulwark/budget: NewRatio: minPerSecond must be in [0, 1e9], got +Inf":                             func() { budget.NewRatio(0.1, inf) },
+		"bulwark/budget: NewRatio: minPerSecond must be in [0, 1e9], got 1e+300":                           func() { budget.NewRatio(0.1, 1e300) },
+		"bulwark/budget: NewShare: budget must not be nil":                                                 func() { budget.NewShare(nil) },
+		"bulwark/budget: NewShare: budget must be comparable (a pointer), got testutil.UncomparableBudget": func() { budget.NewShare(testutil.UncomparableBudget{}) },
 	}
 	for msg, f := range cases {
 		assert.PanicsWithValue(t, msg, f)
 	}
 	assert.NotPanics(t, func() { budget.NewToken(1e-6, 1000); budget.NewRatio(1e-6, 1e9); budget.NewRatio(1, 0) }, "the bounds are valid")
 }
-
-// sliceBudget cannot be told apart from another by identity.
-type sliceBudget []int
-
-func (sliceBudget) RecordRequest()     {}
-func (sliceBudget) RecordAttempt(bool) {}
-func (sliceBudget) TryRetry() bool     { return true }

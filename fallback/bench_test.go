@@ -5,16 +5,15 @@ import (
 	"testing"
 
 	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 )
-
-func nop(context.Context) error { return nil }
 
 func BenchmarkExecute(b *testing.B) {
 	f := fallback.New(func(context.Context, error) error { return nil })
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if f.Execute(ctx, nop) != nil {
+		if f.Execute(ctx, testutil.Nop) != nil {
 			b.Fatal()
 		}
 	}
@@ -25,7 +24,7 @@ func BenchmarkExecuteFallingBack(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if f.Execute(ctx, func(context.Context) error { return errDep }) != nil {
+		if f.Execute(ctx, testutil.Fail) != nil {
 			b.Fatal()
 		}
 	}
@@ -37,7 +36,7 @@ func BenchmarkExecuteParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		for pb.Next() {
-			if f.Execute(ctx, nop) != nil {
+			if f.Execute(ctx, testutil.Nop) != nil {
 				b.Fatal()
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,10 +19,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var (
-	errDep      = errors.New("dependency failed")
-	errFallback = errors.New("fallback failed too")
-)
+var errFallback = errors.New("fallback failed too")
 
 type recorder struct {
 	calls  int
@@ -49,11 +47,11 @@ func TestFailureRunsTheFallbackAndReturnsItsOutcome(t *testing.T) {
 		f := fallback.New(r.fn, fallback.WithName("cache"), fallback.WithObserver(func(_ context.Context, e bulwark.Event) {
 			seen = append(seen, e)
 		}))
-		err := f.Execute(context.Background(), func(context.Context) error { return errDep })
+		err := f.Execute(context.Background(), testutil.Fail)
 		assert.Equal(t, result, err)
 		assert.Equal(t, 1, r.calls)
-		assert.Equal(t, errDep, r.got)
-		assert.Equal(t, []bulwark.Event{{Type: bulwark.EventFallback, Policy: "fallback", Name: "cache", Err: errDep}}, seen)
+		assert.Equal(t, testutil.ErrDep, r.got)
+		assert.Equal(t, []bulwark.Event{{Type: bulwark.EventFallback, Policy: "fallback", Name: "cache", Err: testutil.ErrDep}}, seen)
 	}
 }
 
@@ -71,8 +69,8 @@ func TestRejectionsOfInnerPoliciesAreHandled(t *testing.T) {
 func TestHandleIfNarrowsTheErrors(t *testing.T) {
 	var r recorder
 	f := fallback.New(r.fn, fallback.WithHandleIf(func(err error) bool { return errors.Is(err, bulwark.ErrRejected) }))
-	err := f.Execute(context.Background(), func(context.Context) error { return errDep })
-	assert.Equal(t, errDep, err)
+	err := f.Execute(context.Background(), testutil.Fail)
+	assert.Equal(t, testutil.ErrDep, err)
 	assert.Zero(t, r.calls)
 
 	rejected := fmt.Errorf("full: %w", bulwark.ErrRejected)
@@ -107,18 +105,18 @@ func TestRecoverHandsThePanicToTheFallback(t *testing.T) {
 	r := recorder{}
 	f := fallback.New(r.fn, fallback.WithRecover(),
 		fallback.WithHandleIf(func(error) bool { return false })) // panics are handled whatever the predicate says
-	err := f.Execute(context.Background(), func(context.Context) error { panic(errDep) })
+	err := f.Execute(context.Background(), func(context.Context) error { panic(testutil.ErrDep) })
 	assert.NoError(t, err)
 	require.Equal(t, 1, r.calls)
 	var pe *fallback.PanicError
 	require.ErrorAs(t, r.got, &pe)
-	assert.Equal(t, errDep, pe.Value)
+	assert.Equal(t, testutil.ErrDep, pe.Value)
 	assert.Contains(t, string(pe.Stack), "fallback_test.go")
-	assert.ErrorIs(t, r.got, errDep, "an error panic value is reachable")
+	assert.ErrorIs(t, r.got, testutil.ErrDep, "an error panic value is reachable")
 	assert.Equal(t, "bulwark/fallback: panic: dependency failed", pe.Error())
 
 	// Ordinary errors still go through the predicate.
-	assert.Equal(t, errDep, f.Execute(context.Background(), func(context.Context) error { return errDep }))
+	assert.Equal(t, testutil.ErrDep, f.Execute(context.Background(), testutil.Fail))
 	assert.NoError(t, f.Execute(context.Background(), func(context.Context) error { return nil }))
 	assert.Equal(t, 1, r.calls)
 }
@@ -126,7 +124,7 @@ func TestRecoverHandsThePanicToTheFallback(t *testing.T) {
 func TestPanicInTheFallbackPropagates(t *testing.T) {
 	f := fallback.New(func(context.Context, error) error { panic("fallback boom") }, fallback.WithRecover())
 	assert.PanicsWithValue(t, "fallback boom", func() {
-		_ = f.Execute(context.Background(), func(context.Context) error { return errDep })
+		_ = f.Execute(context.Background(), testutil.Fail)
 	})
 }
 
@@ -154,8 +152,8 @@ func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 func TestZeroValuePassesOutcomesThrough(t *testing.T) {
 	var f fallback.Fallback
 	assert.NoError(t, f.Execute(context.Background(), func(context.Context) error { return nil }))
-	assert.ErrorIs(t, f.Execute(context.Background(), func(context.Context) error { return errDep }), errDep)
-	assert.ErrorIs(t, bulwark.New(&f).Execute(context.Background(), func(context.Context) error { return errDep }), errDep)
+	assert.ErrorIs(t, f.Execute(context.Background(), testutil.Fail), testutil.ErrDep)
+	assert.ErrorIs(t, bulwark.New(&f).Execute(context.Background(), testutil.Fail), testutil.ErrDep)
 	assert.PanicsWithValue(t, "boom", func() {
 		_ = f.Execute(context.Background(), func(context.Context) error { panic("boom") })
 	})
@@ -169,7 +167,7 @@ func TestFallbackIsSmallAndCollected(t *testing.T) {
 	t.Logf("fallback.Fallback: %.0f bytes per instance", per)
 	assert.Less(t, per, 512.0)
 	fail := func(f *fallback.Fallback) {
-		_ = f.Execute(context.Background(), func(context.Context) error { return errDep })
+		_ = f.Execute(context.Background(), testutil.Fail)
 	}
 	assert.True(t, otest.Collected(build, fail), "global provider")
 	m := otest.NewMeter()

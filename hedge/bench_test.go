@@ -7,9 +7,8 @@ import (
 
 	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 )
-
-func nop(context.Context) error { return nil }
 
 // BenchmarkNotFiring: the answer comes before the delay.
 func BenchmarkNotFiring(b *testing.B) {
@@ -17,7 +16,7 @@ func BenchmarkNotFiring(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if h.Execute(ctx, nop) != nil {
+		if h.Execute(ctx, testutil.Nop) != nil {
 			b.Fatal()
 		}
 	}
@@ -29,7 +28,7 @@ func BenchmarkNotFiringParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		for pb.Next() {
-			if h.Execute(ctx, nop) != nil {
+			if h.Execute(ctx, testutil.Nop) != nil {
 				b.Error("failed")
 				return
 			}
@@ -63,7 +62,7 @@ func BenchmarkNotFiringLatencyQuantile(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if h.Execute(ctx, nop) != nil {
+		if h.Execute(ctx, testutil.Nop) != nil {
 			b.Fatal()
 		}
 	}
@@ -74,7 +73,7 @@ func BenchmarkNotFiringWithBudget(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if h.Execute(ctx, nop) != nil {
+		if h.Execute(ctx, testutil.Nop) != nil {
 			b.Fatal()
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -48,8 +49,8 @@ func TestFailedHedgesTakeTokens(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := budget.NewToken(10, 0.1)
 		h := hedge.New(hedge.WithDelay(100*time.Millisecond), hedge.WithBudget(b))
-		a := &attempts{took: []time.Duration{time.Millisecond, time.Millisecond}, errs: []error{errDep, errDep}}
-		require.ErrorIs(t, h.Execute(context.Background(), a.call), errDep)
+		a := &attempts{took: []time.Duration{time.Millisecond, time.Millisecond}, errs: []error{testutil.ErrDep, testutil.ErrDep}}
+		require.ErrorIs(t, h.Execute(context.Background(), a.call), testutil.ErrDep)
 		assert.Equal(t, 8.0, b.Tokens())
 	})
 }
@@ -59,8 +60,8 @@ func TestFailedHedgesTakeTokens(t *testing.T) {
 func sharedBudgetExtras(t *testing.T, p bulwark.Policy) int {
 	var n atomic.Int32
 	for range 2000 {
-		err := p.Execute(context.Background(), func(context.Context) error { n.Add(1); return errDep })
-		require.ErrorIs(t, err, errDep)
+		err := p.Execute(context.Background(), func(context.Context) error { n.Add(1); return testutil.ErrDep })
+		require.ErrorIs(t, err, testutil.ErrDep)
 	}
 	return int(n.Load()) - 2000
 }
@@ -117,7 +118,7 @@ func TestTheBudgetIsCalledWithoutTheCallsLock(t *testing.T) {
 		err := h.Execute(context.Background(), func(ctx context.Context) error {
 			if calls.Add(1) == 1 {
 				<-b.first // the first hedge is being asked for
-				return errDep
+				return testutil.ErrDep
 			}
 			return nil
 		})

@@ -13,14 +13,13 @@ import (
 	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/hedge"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-var errDep = errors.New("dependency failed")
 
 // attempts runs a scripted function: attempt i (from 1) takes took[i-1] and
 // returns errs[i-1], or stops early with ctx.Err() when cancelled. It
@@ -125,7 +124,7 @@ func TestAllFailuresAreJoined(t *testing.T) {
 // Polly do; PEER-DIFFERENCES 17).
 func TestFailureLaunchesTheNextHedgeAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := &attempts{took: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}, errs: []error{errDep, nil}}
+		a := &attempts{took: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}, errs: []error{testutil.ErrDep, nil}}
 		start := time.Now()
 		require.NoError(t, hedge.New(hedge.WithDelay(time.Second)).Execute(context.Background(), a.call))
 		assert.Equal(t, 20*time.Millisecond, time.Since(start), "the hedge started when the primary failed, not after the delay")
@@ -134,7 +133,7 @@ func TestFailureLaunchesTheNextHedgeAtOnce(t *testing.T) {
 
 func TestPermanentErrorEndsHedgingAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fatal := bulwark.Permanent(errDep)
+		fatal := bulwark.Permanent(testutil.ErrDep)
 		a := &attempts{took: []time.Duration{time.Hour, 10 * time.Millisecond}, errs: []error{nil, fatal}}
 		start := time.Now()
 		err := hedge.New(hedge.WithDelay(100*time.Millisecond)).Execute(context.Background(), a.call)
@@ -240,10 +239,10 @@ func TestBudgetRefusalAfterAFailureEndsTheCall(t *testing.T) {
 		var ev otest.Events
 		budget := budget.NewToken(2, 1)
 		budget.RecordAttempt(false)
-		a := &attempts{took: []time.Duration{time.Millisecond}, errs: []error{errDep}}
+		a := &attempts{took: []time.Duration{time.Millisecond}, errs: []error{testutil.ErrDep}}
 		h := hedge.New(hedge.WithDelay(time.Second), hedge.WithBudget(budget), hedge.WithObserver(ev.Observe))
 		err := h.Execute(context.Background(), a.call)
-		assert.ErrorIs(t, err, errDep)
+		assert.ErrorIs(t, err, testutil.ErrDep)
 		assert.Equal(t, int32(1), a.n.Load())
 		require.Len(t, ev.List(), 1, "the refusal is reported before Execute returns")
 		assert.Equal(t, bulwark.EventBudgetExceeded, ev.List()[0].Type)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -26,10 +27,10 @@ func TestLatencyTrackerFollowsTheOutcomeRule(t *testing.T) {
 	}{
 		{"success", nil, nil, 30 * time.Millisecond},
 		{"permanent", nil, bulwark.Permanent(errNotFound), 30 * time.Millisecond},
-		{"failure", nil, errDep, time.Millisecond},
+		{"failure", nil, testutil.ErrDep, time.Millisecond},
 		{"failure declined by FailureIf", []hedge.Option{hedge.WithFailureIf(func(err error) bool { return !errors.Is(err, errNotFound) })}, errNotFound, 30 * time.Millisecond},
 		{"ignored", []hedge.Option{hedge.WithIgnoreIf(func(err error) bool { return errors.Is(err, errSkip) })}, bulwark.Permanent(errSkip), time.Millisecond},
-		{"rejection", nil, bulwark.Permanent(errRejected), time.Millisecond},
+		{"rejection", nil, bulwark.Permanent(testutil.ErrRejected), time.Millisecond},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/hedge"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -47,7 +48,7 @@ func TestPanicInTheBudgetReachesTheCaller(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				h := hedge.New(hedge.WithDelay(10*time.Millisecond), hedge.WithBudget(&panickyBudget{in: in}))
 				var calls, running atomic.Int32
-				v := recovered(func() {
+				v := testutil.Recovered(func() {
 					_ = h.Execute(context.Background(), func(ctx context.Context) error {
 						running.Add(1)
 						defer running.Add(-1)
@@ -97,7 +98,7 @@ func TestCancellationAtEveryPoint(t *testing.T) {
 					defer running.Add(-1)
 					if calls.Add(1) == 1 && tc.failFast {
 						time.Sleep(5 * time.Millisecond)
-						return errDep
+						return testutil.ErrDep
 					}
 					<-ctx.Done()
 					return ctx.Err()
@@ -129,7 +130,7 @@ func manyGoroutines(t *testing.T) {
 	for g := range 16 {
 		wg.Go(func() {
 			for i := range 50 {
-				v := recovered(func() {
+				v := testutil.Recovered(func() {
 					var n atomic.Int32
 					_ = p.Execute(context.Background(), func(ctx context.Context) error {
 						running.Add(1)
@@ -138,12 +139,12 @@ func manyGoroutines(t *testing.T) {
 						case 0:
 							return nil
 						case 1:
-							return errDep
+							return testutil.ErrDep
 						case 2:
 							if (g*50+i)%7 == 0 {
 								panic("boom")
 							}
-							return errRejected
+							return testutil.ErrRejected
 						default:
 							select {
 							case <-ctx.Done():
@@ -180,32 +181,18 @@ func TestNotFiringAllocatesTheCallAlone(t *testing.T) {
 		"a budget of its own":             hedge.New(hedge.WithDelay(time.Second), hedge.WithBudget(budget.NewToken(10, 0.1))),
 		"a shared budget, a retry inside": withRetryInside,
 	} {
-		assert.Equal(t, 1.0, testing.AllocsPerRun(1000, func() { _ = p.Execute(ctx, nop) }), name)
-		if !raceEnabled {
-			assert.Equal(t, uint64(176), bytesPerRun(10000, func() { _ = p.Execute(ctx, nop) }), name)
+		assert.Equal(t, 1.0, testing.AllocsPerRun(1000, func() { _ = p.Execute(ctx, testutil.Nop) }), name)
+		if !testutil.Race {
+			assert.Equal(t, uint64(176), testutil.BytesPerRun(10000, func() { _ = p.Execute(ctx, testutil.Nop) }), name)
 		}
 	}
-}
-
-// bytesPerRun returns the bytes f allocates per run, rounded down: the odd
-// allocation of the runtime meanwhile does not count.
-func bytesPerRun(n int, f func()) uint64 {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	f()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range n {
-		f()
-	}
-	runtime.ReadMemStats(&after)
-	return (after.TotalAlloc - before.TotalAlloc) / uint64(n)
 }
 
 func TestBytesPerHedge(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	plain := otest.HeapPerInstance(2000, func() *hedge.Hedge {
 		h := hedge.New(hedge.WithDelay(time.Second))
-		_ = h.Execute(context.Background(), nop)
+		_ = h.Execute(context.Background(), testutil.Nop)
 		return h
 	})
 	quantile := otest.HeapPerInstance(2000, func() *hedge.Hedge {
@@ -234,7 +221,7 @@ func TestDroppedHedgesAreCollected(t *testing.T) {
 				var n atomic.Int32
 				_ = h.Execute(context.Background(), func(ctx context.Context) error {
 					if n.Add(1) == 1 {
-						return errDep // a hedge is launched at once, and wins
+						return testutil.ErrDep // a hedge is launched at once, and wins
 					}
 					return nil
 				})

@@ -9,27 +9,19 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// rejection is a local rejection by a policy inside the hedge, as a full
-// bulkhead or an open breaker returns.
-type rejection struct{}
-
-func (rejection) Error() string        { return "rejected" }
-func (rejection) Is(target error) bool { return target == bulwark.ErrRejected }
-
-var errRejected error = rejection{}
 
 // A rejection says nothing of the dependency: it is not hedged, and a
 // rejected primary is returned at once.
 func TestARejectedPrimaryIsNotHedged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := &attempts{took: []time.Duration{time.Millisecond, time.Millisecond}, errs: []error{errRejected, nil}}
+		a := &attempts{took: []time.Duration{time.Millisecond, time.Millisecond}, errs: []error{testutil.ErrRejected, nil}}
 		start := time.Now()
 		err := hedge.New(hedge.WithDelay(100*time.Millisecond)).Execute(context.Background(), a.call)
-		assert.Equal(t, errRejected, err)
+		assert.Equal(t, testutil.ErrRejected, err)
 		assert.Equal(t, int32(1), a.n.Load())
 		assert.Equal(t, time.Millisecond, time.Since(start))
 	})
@@ -48,7 +40,7 @@ func TestARejectedHedgeLeavesThePrimaryRunning(t *testing.T) {
 				time.Sleep(250 * time.Millisecond)
 				return nil
 			case 2:
-				return errRejected
+				return testutil.ErrRejected
 			default:
 				thirdAt.Store(int64(time.Since(start)))
 				<-ctx.Done()
@@ -67,12 +59,12 @@ func TestARejectedHedgeLeavesThePrimaryRunning(t *testing.T) {
 // (a retry, a breaker) sees a failure and not a rejection.
 func TestRejectionsAreLeftOutOfAJoinedFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := &attempts{took: []time.Duration{200 * time.Millisecond, time.Millisecond}, errs: []error{errDep, errRejected}}
+		a := &attempts{took: []time.Duration{200 * time.Millisecond, time.Millisecond}, errs: []error{testutil.ErrDep, testutil.ErrRejected}}
 		err := hedge.New(hedge.WithDelay(100*time.Millisecond)).Execute(context.Background(), a.call)
-		assert.ErrorIs(t, err, errDep)
+		assert.ErrorIs(t, err, testutil.ErrDep)
 		assert.NotErrorIs(t, err, bulwark.ErrRejected)
 
-		a = &attempts{took: []time.Duration{200 * time.Millisecond, time.Millisecond}, errs: []error{errRejected, errRejected}}
+		a = &attempts{took: []time.Duration{200 * time.Millisecond, time.Millisecond}, errs: []error{testutil.ErrRejected, testutil.ErrRejected}}
 		err = hedge.New(hedge.WithDelay(100*time.Millisecond)).Execute(context.Background(), a.call)
 		assert.ErrorIs(t, err, bulwark.ErrRejected, "only rejections: they are the result")
 	})

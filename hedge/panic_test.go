@@ -10,16 +10,10 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// recovered runs f and returns what it panicked with, or nil.
-func recovered(f func()) (v any) {
-	defer func() { v = recover() }()
-	f()
-	return nil
-}
 
 // A hedge runs on a goroutine of its own: its panic must reach the caller
 // of Execute, not kill the process.
@@ -28,7 +22,7 @@ func TestPanicInAHedgeIsRaisedOnTheCallersGoroutine(t *testing.T) {
 		var primaryReturned atomic.Bool
 		var calls atomic.Int32
 		h := hedge.New(hedge.WithDelay(100 * time.Millisecond))
-		v := recovered(func() {
+		v := testutil.Recovered(func() {
 			_ = h.Execute(context.Background(), func(ctx context.Context) error {
 				if calls.Add(1) == 1 {
 					<-ctx.Done() // cancelled because the hedge panicked
@@ -50,7 +44,7 @@ func TestPanicInThePrimaryDisarmsTheHedge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int32
 		h := hedge.New(hedge.WithDelay(100 * time.Millisecond))
-		v := recovered(func() {
+		v := testutil.Recovered(func() {
 			_ = h.Execute(context.Background(), func(ctx context.Context) error {
 				calls.Add(1)
 				panic("boom")
@@ -71,7 +65,7 @@ func TestPanicInThePrimaryAfterAHedgeLaunchedCancelsAndAwaitsIt(t *testing.T) {
 		var hedgeErr atomic.Value
 		var calls atomic.Int32
 		h := hedge.New(hedge.WithDelay(100 * time.Millisecond))
-		v := recovered(func() {
+		v := testutil.Recovered(func() {
 			_ = h.Execute(context.Background(), func(ctx context.Context) error {
 				if calls.Add(1) == 1 {
 					time.Sleep(150 * time.Millisecond)
@@ -95,7 +89,7 @@ func TestPanicInALoserIsRaisedToo(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int32
 		h := hedge.New(hedge.WithDelay(100 * time.Millisecond))
-		v := recovered(func() {
+		v := testutil.Recovered(func() {
 			_ = h.Execute(context.Background(), func(ctx context.Context) error {
 				if calls.Add(1) == 1 {
 					time.Sleep(120 * time.Millisecond)
@@ -114,7 +108,7 @@ func TestPanicsInEveryAttempt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var calls, returned atomic.Int32
 		h := hedge.New(hedge.WithDelay(10*time.Millisecond), hedge.WithMaxHedges(3))
-		v := recovered(func() {
+		v := testutil.Recovered(func() {
 			_ = h.Execute(context.Background(), func(ctx context.Context) error {
 				n := calls.Add(1)
 				defer returned.Add(1)
@@ -137,7 +131,7 @@ func TestPanicInAnObserverOfTheHedgeEvent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := hedge.New(hedge.WithDelay(10*time.Millisecond), hedge.WithObserver(func(context.Context, bulwark.Event) { panic("observer") }))
 		var calls atomic.Int32
-		v := recovered(func() {
+		v := testutil.Recovered(func() {
 			_ = h.Execute(context.Background(), func(ctx context.Context) error {
 				calls.Add(1)
 				<-ctx.Done()

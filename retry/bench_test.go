@@ -5,17 +5,16 @@ import (
 	"testing"
 
 	"github.com/bulwark-go/bulwark/budget"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/retry"
 )
-
-func nop(context.Context) error { return nil }
 
 func BenchmarkSuccessFirstAttempt(b *testing.B) {
 	r := retry.New()
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if r.Execute(ctx, nop) != nil {
+		if r.Execute(ctx, testutil.Nop) != nil {
 			b.Fatal()
 		}
 	}
@@ -27,7 +26,7 @@ func BenchmarkSuccessFirstAttemptParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		for pb.Next() {
-			if r.Execute(ctx, nop) != nil {
+			if r.Execute(ctx, testutil.Nop) != nil {
 				b.Error("failed")
 				return
 			}
@@ -42,7 +41,7 @@ type flaky struct{ n int }
 func (f *flaky) call(context.Context) error {
 	f.n++
 	if f.n%3 != 0 {
-		return errDep
+		return testutil.ErrDep
 	}
 	return nil
 }
@@ -66,7 +65,7 @@ func BenchmarkSuccessWithBudget(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if r.Execute(ctx, nop) != nil {
+		if r.Execute(ctx, testutil.Nop) != nil {
 			b.Fatal()
 		}
 	}
@@ -81,7 +80,7 @@ func BenchmarkSuccessWithSharedBudget(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if r.Execute(ctx, nop) != nil {
+		if r.Execute(ctx, testutil.Nop) != nil {
 			b.Fatal()
 		}
 	}

@@ -2,13 +2,13 @@ package retry_test
 
 import (
 	"context"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,13 +21,6 @@ func reasonOf(t *testing.T, err error) (string, int) {
 	return ex.Reason, ex.Attempts
 }
 
-// sliceBudget cannot be told apart from another by identity.
-type sliceBudget []int
-
-func (sliceBudget) RecordRequest()     {}
-func (sliceBudget) RecordAttempt(bool) {}
-func (sliceBudget) TryRetry() bool     { return true }
-
 // gRPC A6 semantics through a retry: failures take a token, successes give
 // back the ratio, retries need more than half the tokens.
 func TestTokenBudgetExhaustionAndRecovery(t *testing.T) {
@@ -35,7 +28,7 @@ func TestTokenBudgetExhaustionAndRecovery(t *testing.T) {
 	var ev otest.Events
 	r := retry.New(retry.WithDelay(0), retry.WithBudget(b), retry.WithObserver(ev.Observe))
 	ctx := context.Background()
-	failing := func(context.Context) error { return errDep }
+	failing := testutil.Fail
 
 	reason, attempts := reasonOf(t, r.Execute(ctx, failing)) // 10 → 9 → 8 → 7
 	assert.Equal(t, retry.ReasonMaxAttempts, reason)
@@ -68,7 +61,7 @@ func TestBudgetIsSharedByPolicies(t *testing.T) {
 	s := &script{failures: 1}
 	require.NoError(t, r1.Execute(context.Background(), s.call), "r1's request deposited a token")
 	// r2's request deposits one token: one retry, then the budget is spent.
-	reason, attempts := reasonOf(t, r2.Execute(context.Background(), func(context.Context) error { return errDep }))
+	reason, attempts := reasonOf(t, r2.Execute(context.Background(), testutil.Fail))
 	assert.Equal(t, retry.ReasonBudget, reason)
 	assert.Equal(t, 2, attempts)
 }
@@ -80,8 +73,8 @@ func TestNestedRetriesCountACallOnce(t *testing.T) {
 	outer := retry.New(retry.WithDelay(0), retry.WithMaxAttempts(2), retry.WithBudget(b))
 	inner := retry.New(retry.WithDelay(0), retry.WithMaxAttempts(2), retry.WithBudget(b))
 	calls := 0
-	err := bulwark.New(outer, inner).Execute(context.Background(), func(context.Context) error { calls++; return errDep })
-	assert.ErrorIs(t, err, errDep)
+	err := bulwark.New(outer, inner).Execute(context.Background(), func(context.Context) error { calls++; return testutil.ErrDep })
+	assert.ErrorIs(t, err, testutil.ErrDep)
 	assert.Equal(t, 4, calls)
 	assert.Equal(t, 8.0, b.Tokens(), "the outer retry's two attempts are the call's two failures")
 }
@@ -90,8 +83,8 @@ func TestNestedRetriesCountACallOnce(t *testing.T) {
 func TestARejectionIsNotAFailedAttempt(t *testing.T) {
 	b := budget.NewToken(10, 0.5)
 	r := retry.New(retry.WithBudget(b))
-	assert.Equal(t, errRejected, r.Execute(context.Background(), func(context.Context) error { return errRejected }))
-	hinted := bulwark.WithRetryAfter(errRejected, time.Minute)
+	assert.Equal(t, testutil.ErrRejected, r.Execute(context.Background(), func(context.Context) error { return testutil.ErrRejected }))
+	hinted := bulwark.WithRetryAfter(testutil.ErrRejected, time.Minute)
 	_ = retry.New(retry.WithBudget(b), retry.WithMaxAttempts(1)).Execute(context.Background(), func(context.Context) error { return hinted })
 	assert.Equal(t, 10.0, b.Tokens())
 }
@@ -102,29 +95,15 @@ func TestARejectionIsNotAFailedAttempt(t *testing.T) {
 func TestSuccessWithABudgetAllocates(t *testing.T) {
 	ctx := context.Background()
 	alone := retry.New(retry.WithBudget(budget.NewToken(10, 0.1)))
-	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = alone.Execute(ctx, nop) }))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = alone.Execute(ctx, testutil.Nop) }))
 
 	shared := budget.NewRatio(0.1, 0)
 	outer := retry.New(retry.WithBudget(shared))
 	inner := retry.New(retry.WithBudget(shared))
-	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = outer.Execute(ctx, nop) }))
-	if !raceEnabled {
-		assert.Equal(t, uint64(32), bytesPerRun(10000, func() { _ = outer.Execute(ctx, nop) }))
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = outer.Execute(ctx, testutil.Nop) }))
+	if !testutil.Race {
+		assert.Equal(t, uint64(32), testutil.BytesPerRun(10000, func() { _ = outer.Execute(ctx, testutil.Nop) }))
 	}
 	p := bulwark.New(outer, inner)
-	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = p.Execute(ctx, nop) }), "the inner retry adds nothing")
-}
-
-// bytesPerRun returns the bytes f allocates per run, rounded down: the odd
-// allocation of the runtime meanwhile does not count.
-func bytesPerRun(n int, f func()) uint64 {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	f()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range n {
-		f()
-	}
-	runtime.ReadMemStats(&after)
-	return (after.TotalAlloc - before.TotalAlloc) / uint64(n)
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = p.Execute(ctx, testutil.Nop) }), "the inner retry adds nothing")
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,7 +19,7 @@ import (
 // a negative wait that seems to fit.
 func TestAWaitTooLongToFitGivesUpAtOnce(t *testing.T) {
 	const forever = time.Duration(math.MaxInt64)
-	hinted := bulwark.WithRetryAfter(errDep, forever)
+	hinted := bulwark.WithRetryAfter(testutil.ErrDep, forever)
 	cases := []struct {
 		name     string
 		opts     []retry.Option
@@ -29,12 +30,12 @@ func TestAWaitTooLongToFitGivesUpAtOnce(t *testing.T) {
 		{"hint, max duration", []retry.Option{retry.WithMaxDuration(50 * time.Millisecond)}, hinted, 0, retry.ReasonRetryAfter},
 		{"hint, deadline", nil, hinted, time.Second, retry.ReasonRetryAfter},
 		{"hint, both", []retry.Option{retry.WithMaxDuration(50 * time.Millisecond)}, hinted, time.Second, retry.ReasonRetryAfter},
-		{"delay, max duration", []retry.Option{retry.WithDelay(forever), retry.WithMaxDuration(50 * time.Millisecond)}, errDep, 0, retry.ReasonMaxDuration},
-		{"delay, deadline", []retry.Option{retry.WithDelay(forever)}, errDep, time.Second, retry.ReasonDeadline},
-		{"delay func, max duration", []retry.Option{retry.WithDelayFunc(func(int, error) time.Duration { return forever }), retry.WithMaxDuration(50 * time.Millisecond)}, errDep, 0, retry.ReasonMaxDuration},
-		{"delay func, deadline", []retry.Option{retry.WithDelayFunc(func(int, error) time.Duration { return forever })}, errDep, time.Second, retry.ReasonDeadline},
-		{"linear backoff to the longest duration", []retry.Option{retry.WithLinearBackoff(forever-1, 1, forever), retry.WithMaxDuration(time.Hour)}, errDep, 0, retry.ReasonMaxDuration},
-		{"exponential backoff to the longest duration", []retry.Option{retry.WithExponentialBackoff(forever/2, 4, forever), retry.WithMaxDuration(time.Hour)}, errDep, 0, retry.ReasonMaxDuration},
+		{"delay, max duration", []retry.Option{retry.WithDelay(forever), retry.WithMaxDuration(50 * time.Millisecond)}, testutil.ErrDep, 0, retry.ReasonMaxDuration},
+		{"delay, deadline", []retry.Option{retry.WithDelay(forever)}, testutil.ErrDep, time.Second, retry.ReasonDeadline},
+		{"delay func, max duration", []retry.Option{retry.WithDelayFunc(func(int, error) time.Duration { return forever }), retry.WithMaxDuration(50 * time.Millisecond)}, testutil.ErrDep, 0, retry.ReasonMaxDuration},
+		{"delay func, deadline", []retry.Option{retry.WithDelayFunc(func(int, error) time.Duration { return forever })}, testutil.ErrDep, time.Second, retry.ReasonDeadline},
+		{"linear backoff to the longest duration", []retry.Option{retry.WithLinearBackoff(forever-1, 1, forever), retry.WithMaxDuration(time.Hour)}, testutil.ErrDep, 0, retry.ReasonMaxDuration},
+		{"exponential backoff to the longest duration", []retry.Option{retry.WithExponentialBackoff(forever/2, 4, forever), retry.WithMaxDuration(time.Hour)}, testutil.ErrDep, 0, retry.ReasonMaxDuration},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"go.opentelemetry.io/otel/metric"
@@ -16,7 +17,7 @@ func TestBytesPerRetry(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	plain := otest.HeapPerInstance(2000, func() *retry.Retry {
 		r := retry.New()
-		_ = r.Execute(context.Background(), nop)
+		_ = r.Execute(context.Background(), testutil.Nop)
 		return r
 	})
 	b := budget.NewToken(10, 0.1)
@@ -40,7 +41,7 @@ func TestDroppedRetriesAreCollected(t *testing.T) {
 				}
 				return retry.New(opts...)
 			}, func(r *retry.Retry) {
-				_ = r.Execute(context.Background(), func(context.Context) error { return errDep })
+				_ = r.Execute(context.Background(), testutil.Fail)
 			}))
 			runtime.KeepAlive(m)
 		})

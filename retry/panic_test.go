@@ -11,16 +11,11 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func recovered(f func()) (v any) {
-	defer func() { v = recover() }()
-	f()
-	return nil
-}
 
 // A panic goes through unchanged, on the first attempt or on a retry,
 // with a budget or without; nothing is left behind (goleak, and the
@@ -32,13 +27,13 @@ func TestPanicsGoThroughUnchanged(t *testing.T) {
 			b := budget.NewToken(10, 0.1)
 			r := retry.New(retry.WithDelay(10*time.Millisecond), retry.WithBudget(b))
 			calls := 0
-			v := recovered(func() {
+			v := testutil.Recovered(func() {
 				_ = r.Execute(context.Background(), func(context.Context) error {
 					calls++
 					if calls == at {
 						panic(boom{at})
 					}
-					return errDep
+					return testutil.ErrDep
 				})
 			})
 			assert.Equal(t, boom{at}, v, "attempt %d", at)
@@ -54,13 +49,13 @@ func TestAPanicInAHedgeInsideARetryReachesTheCaller(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int32
 		p := bulwark.New(retry.New(retry.WithDelay(0)), hedge.New(hedge.WithDelay(10*time.Millisecond)))
-		v := recovered(func() {
+		v := testutil.Recovered(func() {
 			_ = p.Execute(context.Background(), func(ctx context.Context) error {
 				switch calls.Add(1) {
 				case 1:
-					return errDep // the first retry attempt fails at once, and launches a hedge at once
+					return testutil.ErrDep // the first retry attempt fails at once, and launches a hedge at once
 				case 2:
-					return errDep
+					return testutil.ErrDep
 				case 3:
 					<-ctx.Done() // the second attempt's primary, cancelled by the panic
 					return ctx.Err()
@@ -103,7 +98,7 @@ func TestCancellationAtEveryPoint(t *testing.T) {
 					calls++
 					select {
 					case <-time.After(10 * time.Millisecond):
-						return errDep
+						return testutil.ErrDep
 					case <-ctx.Done():
 						return ctx.Err()
 					}
@@ -126,8 +121,8 @@ func TestManyGoroutinesShareARetryAndItsBudget(t *testing.T) {
 	for range 16 {
 		wg.Go(func() {
 			for range 250 {
-				err := r.Execute(context.Background(), func(context.Context) error { calls.Add(1); return errDep })
-				require.ErrorIs(t, err, errDep)
+				err := r.Execute(context.Background(), func(context.Context) error { calls.Add(1); return testutil.ErrDep })
+				require.ErrorIs(t, err, testutil.ErrDep)
 			}
 		})
 	}

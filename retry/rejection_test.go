@@ -8,29 +8,21 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// rejection is a local rejection by a policy inside the retry, as a full
-// bulkhead or an open breaker returns.
-type rejection struct{}
-
-func (rejection) Error() string        { return "rejected" }
-func (rejection) Is(target error) bool { return target == bulwark.ErrRejected }
-
-var errRejected error = rejection{}
-
 // A rejection without a hint says nothing of when to come back: retrying
 // it at once would only be rejected again. It is returned as it is.
 func TestARejectionWithoutAHintIsReturnedAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := &script{failures: 10, err: errRejected}
+		s := &script{failures: 10, err: testutil.ErrRejected}
 		start := time.Now()
 		err := retry.New().Execute(context.Background(), s.call)
-		assert.Equal(t, errRejected, err)
+		assert.Equal(t, testutil.ErrRejected, err)
 		assert.Len(t, s.starts, 1)
 		assert.Zero(t, time.Since(start))
 	})
@@ -39,7 +31,7 @@ func TestARejectionWithoutAHintIsReturnedAtOnce(t *testing.T) {
 // A rejection that says when to come back is retried after its hint.
 func TestARejectionWithAHintThatFitsIsRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := &script{failures: 2, err: bulwark.WithRetryAfter(errRejected, 40*time.Millisecond)}
+		s := &script{failures: 2, err: bulwark.WithRetryAfter(testutil.ErrRejected, 40*time.Millisecond)}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		require.NoError(t, retry.New(retry.WithMaxDuration(time.Second)).Execute(ctx, s.call))
@@ -51,7 +43,7 @@ func TestARejectionWithAHintThatFitsIsRetried(t *testing.T) {
 // the error still matches the rejection.
 func TestARejectionWithAHintThatDoesNotFitGivesUpAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hinted := bulwark.WithRetryAfter(errRejected, time.Minute)
+		hinted := bulwark.WithRetryAfter(testutil.ErrRejected, time.Minute)
 		for _, tc := range []struct {
 			name   string
 			opts   []retry.Option
@@ -90,7 +82,7 @@ func TestATimeoutIsRetried(t *testing.T) {
 
 // WithRetryIf cannot make an unhinted rejection retried.
 func TestRetryIfDoesNotOverrideTheRejectionRule(t *testing.T) {
-	s := &script{failures: 10, err: errRejected}
+	s := &script{failures: 10, err: testutil.ErrRejected}
 	err := retry.New(retry.WithDelay(0), retry.WithRetryIf(func(error) bool { return true })).Execute(context.Background(), s.call)
 	assert.True(t, errors.Is(err, bulwark.ErrRejected))
 	assert.Len(t, s.starts, 1)

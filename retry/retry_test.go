@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,8 +18,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-var errDep = errors.New("dependency failed")
 
 // script is a protected function that fails a number of times, then
 // succeeds, recording when each attempt started.
@@ -42,7 +41,7 @@ func (s *script) call(context.Context) error {
 		if s.err != nil {
 			return s.err
 		}
-		return errDep
+		return testutil.ErrDep
 	}
 	return nil
 }
@@ -69,8 +68,8 @@ func TestRetriesUntilSuccessWaitingTheDelay(t *testing.T) {
 		require.NoError(t, r.Execute(context.Background(), s.call))
 		assert.Equal(t, []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}, s.gaps())
 		assert.Equal(t, []bulwark.Event{
-			{Type: bulwark.EventRetry, Policy: "retry", Attempt: 2, Delay: 100 * time.Millisecond, Err: errDep},
-			{Type: bulwark.EventRetry, Policy: "retry", Attempt: 3, Delay: 100 * time.Millisecond, Err: errDep},
+			{Type: bulwark.EventRetry, Policy: "retry", Attempt: 2, Delay: 100 * time.Millisecond, Err: testutil.ErrDep},
+			{Type: bulwark.EventRetry, Policy: "retry", Attempt: 3, Delay: 100 * time.Millisecond, Err: testutil.ErrDep},
 		}, ev.List())
 	})
 }
@@ -93,7 +92,7 @@ func TestExhaustionWrapsTheLastError(t *testing.T) {
 	err := retry.New(retry.WithDelay(0), retry.WithObserver(ev.Observe)).Execute(context.Background(), s.call)
 	assert.Len(t, s.starts, 3)
 	assert.ErrorIs(t, err, retry.ErrExhausted)
-	assert.ErrorIs(t, err, errDep)
+	assert.ErrorIs(t, err, testutil.ErrDep)
 	var ex *retry.ExhaustedError
 	require.ErrorAs(t, err, &ex)
 	assert.Equal(t, 3, ex.Attempts)
@@ -122,10 +121,10 @@ func TestErrorsThatAreNotRetried(t *testing.T) {
 		err  error
 		opts []retry.Option
 	}{
-		{"permanent", context.Background(), bulwark.Permanent(errDep), nil},
+		{"permanent", context.Background(), bulwark.Permanent(testutil.ErrDep), nil},
 		{"caller's cancellation", canceled, context.Canceled, nil},
 		{"turned down by the predicate", context.Background(), errBad, []retry.Option{retry.WithRetryIf(func(err error) bool { return err != errBad })}},
-		{"permanent, whatever the predicate says", context.Background(), bulwark.Permanent(errDep), []retry.Option{retry.WithRetryIf(func(error) bool { return true })}},
+		{"permanent, whatever the predicate says", context.Background(), bulwark.Permanent(testutil.ErrDep), []retry.Option{retry.WithRetryIf(func(error) bool { return true })}},
 	}
 	for _, tc := range cases {
 		s := &script{failures: 5, err: tc.err}
@@ -149,12 +148,12 @@ func TestCancellationEndsTheSleep(t *testing.T) {
 
 func TestRetryAfterHintIsUsedVerbatimAndCapped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := &script{failures: 2, err: bulwark.WithRetryAfter(errDep, 3*time.Second)}
+		s := &script{failures: 2, err: bulwark.WithRetryAfter(testutil.ErrDep, 3*time.Second)}
 		r := retry.New(retry.WithExponentialBackoff(10*time.Millisecond, 2, time.Second), retry.WithJitter(retry.JitterFull))
 		require.NoError(t, r.Execute(context.Background(), s.call))
 		assert.Equal(t, []time.Duration{3 * time.Second, 3 * time.Second}, s.gaps(), "no jitter, not capped by the backoff's max")
 
-		s = &script{failures: 2, err: bulwark.WithRetryAfter(errDep, 3*time.Second)}
+		s = &script{failures: 2, err: bulwark.WithRetryAfter(testutil.ErrDep, 3*time.Second)}
 		require.NoError(t, retry.New(retry.WithMaxDelay(time.Second)).Execute(context.Background(), s.call))
 		assert.Equal(t, []time.Duration{time.Second, time.Second}, s.gaps(), "capped by WithMaxDelay")
 	})
@@ -162,7 +161,7 @@ func TestRetryAfterHintIsUsedVerbatimAndCapped(t *testing.T) {
 
 func TestHintThatDoesNotFitTheDeadlineStopsAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		open := bulwark.WithRetryAfter(errRejected, time.Minute) // as an open breaker says
+		open := bulwark.WithRetryAfter(testutil.ErrRejected, time.Minute) // as an open breaker says
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		start := time.Now()
@@ -191,7 +190,7 @@ func TestNeverStartsAnAttemptThatCannotFinishBeforeTheDeadline(t *testing.T) {
 		require.ErrorAs(t, err, &ex)
 		assert.Equal(t, retry.ReasonDeadline, ex.Reason)
 		assert.Equal(t, 2, ex.Attempts)
-		assert.ErrorIs(t, err, errDep)
+		assert.ErrorIs(t, err, testutil.ErrDep)
 		assert.Equal(t, retry.ReasonDeadline, ev.List()[len(ev.List())-1].Reason)
 	})
 }
@@ -248,7 +247,7 @@ func TestPanicPropagates(t *testing.T) {
 			if calls == 2 {
 				panic("boom")
 			}
-			return errDep
+			return testutil.ErrDep
 		})
 	})
 	assert.Equal(t, 2, calls)
@@ -263,25 +262,25 @@ func TestExecuteRejectsNilArguments(t *testing.T) {
 
 func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 	cases := map[string]func(){
-		"bulwark/retry: WithMaxAttempts: n must be >= 1, got 0":                                        func() { retry.WithMaxAttempts(0) },
-		"bulwark/retry: WithDelay: delay must be >= 0, got -1s":                                        func() { retry.WithDelay(-time.Second) },
-		"bulwark/retry: WithLinearBackoff: initial must be >= 0, got -1ns":                             func() { retry.WithLinearBackoff(-1, time.Second, time.Second) },
-		"bulwark/retry: WithLinearBackoff: increment must be > 0, got 0s":                              func() { retry.WithLinearBackoff(0, 0, time.Second) },
-		"bulwark/retry: WithLinearBackoff: max must be > 0 and >= initial 2s, got 1s":                  func() { retry.WithLinearBackoff(2*time.Second, time.Second, time.Second) },
-		"bulwark/retry: WithExponentialBackoff: initial must be > 0, got 0s":                           func() { retry.WithExponentialBackoff(0, 2, time.Second) },
-		"bulwark/retry: WithExponentialBackoff: factor must be >= 1, got 0.5":                          func() { retry.WithExponentialBackoff(time.Second, 0.5, time.Minute) },
-		"bulwark/retry: WithExponentialBackoff: factor must be >= 1, got NaN":                          func() { retry.WithExponentialBackoff(time.Second, nan(), time.Minute) },
-		"bulwark/retry: WithExponentialBackoff: max must be >= initial 1s, got 1ms":                    func() { retry.WithExponentialBackoff(time.Second, 2, time.Millisecond) },
-		"bulwark/retry: WithJitter: unknown jitter 9":                                                  func() { retry.WithJitter(9) },
-		"bulwark/retry: WithDelayFunc: function must not be nil":                                       func() { retry.WithDelayFunc(nil) },
-		"bulwark/retry: WithMaxDelay: delay must be > 0, got 0s":                                       func() { retry.WithMaxDelay(0) },
-		"bulwark/retry: WithMaxDuration: duration must be > 0, got -1s":                                func() { retry.WithMaxDuration(-time.Second) },
-		"bulwark/retry: WithRetryIf: predicate must not be nil":                                        func() { retry.WithRetryIf(nil) },
-		"bulwark/retry: WithBudget: budget must not be nil":                                            func() { retry.WithBudget(nil) },
-		"bulwark/retry: WithBudget: budget must be comparable (a pointer), got retry_test.sliceBudget": func() { retry.WithBudget(sliceBudget{}) },
-		"bulwark/retry: WithName: name must not be empty":                                              func() { retry.WithName("") },
-		"bulwark/retry: WithMeterProvider: provider must not be nil":                                   func() { retry.WithMeterProvider(nil) },
-		"bulwark/retry: WithObserver: observer must not be nil":                                        func() { retry.WithObserver(nil) },
+		"bulwark/retry: WithMaxAttempts: n must be >= 1, got 0":                                             func() { retry.WithMaxAttempts(0) },
+		"bulwark/retry: WithDelay: delay must be >= 0, got -1s":                                             func() { retry.WithDelay(-time.Second) },
+		"bulwark/retry: WithLinearBackoff: initial must be >= 0, got -1ns":                                  func() { retry.WithLinearBackoff(-1, time.Second, time.Second) },
+		"bulwark/retry: WithLinearBackoff: increment must be > 0, got 0s":                                   func() { retry.WithLinearBackoff(0, 0, time.Second) },
+		"bulwark/retry: WithLinearBackoff: max must be > 0 and >= initial 2s, got 1s":                       func() { retry.WithLinearBackoff(2*time.Second, time.Second, time.Second) },
+		"bulwark/retry: WithExponentialBackoff: initial must be > 0, got 0s":                                func() { retry.WithExponentialBackoff(0, 2, time.Second) },
+		"bulwark/retry: WithExponentialBackoff: factor must be >= 1, got 0.5":                               func() { retry.WithExponentialBackoff(time.Second, 0.5, time.Minute) },
+		"bulwark/retry: WithExponentialBackoff: factor must be >= 1, got NaN":                               func() { retry.WithExponentialBackoff(time.Second, testutil.NaN(), time.Minute) },
+		"bulwark/retry: WithExponentialBackoff: max must be >= initial 1s, got 1ms":                         func() { retry.WithExponentialBackoff(time.Second, 2, time.Millisecond) },
+		"bulwark/retry: WithJitter: unknown jitter 9":                                                       func() { retry.WithJitter(9) },
+		"bulwark/retry: WithDelayFunc: function must not be nil":                                            func() { retry.WithDelayFunc(nil) },
+		"bulwark/retry: WithMaxDelay: delay must be > 0, got 0s":                                            func() { retry.WithMaxDelay(0) },
+		"bulwark/retry: WithMaxDuration: duration must be > 0, got -1s":                                     func() { retry.WithMaxDuration(-time.Second) },
+		"bulwark/retry: WithRetryIf: predicate must not be nil":                                             func() { retry.WithRetryIf(nil) },
+		"bulwark/retry: WithBudget: budget must not be nil":                                                 func() { retry.WithBudget(nil) },
+		"bulwark/retry: WithBudget: budget must be comparable (a pointer), got testutil.UncomparableBudget": func() { retry.WithBudget(testutil.UncomparableBudget{}) },
+		"bulwark/retry: WithName: name must not be empty":                                                   func() { retry.WithName("") },
+		"bulwark/retry: WithMeterProvider: provider must not be nil":                                        func() { retry.WithMeterProvider(nil) },
+		"bulwark/retry: WithObserver: observer must not be nil":                                             func() { retry.WithObserver(nil) },
 		"bulwark/retry: WithJitter: decorrelated jitter needs a backoff with an initial delay > 0": func() {
 			retry.New(retry.WithDelay(0), retry.WithJitter(retry.JitterDecorrelated))
 		},

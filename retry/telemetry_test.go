@@ -7,6 +7,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/otest"
 	"github.com/bulwark-go/bulwark/internal/semconv"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,7 +20,7 @@ func TestRetryEventsLandAsMetricsAndSpanEvents(t *testing.T) {
 	p := bulwark.New(r).With(bulwark.WithName("checkout"))
 
 	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
-	require.ErrorIs(t, p.Execute(ctx, func(context.Context) error { return errDep }), retry.ErrExhausted)
+	require.ErrorIs(t, p.Execute(ctx, testutil.Fail), retry.ErrExhausted)
 	span.End()
 
 	m.AssertEvents(t,
@@ -30,7 +31,7 @@ func TestRetryEventsLandAsMetricsAndSpanEvents(t *testing.T) {
 	require.Len(t, events, 2)
 	assert.Equal(t, "bulwark.retry", events[0].Name)
 	assert.Contains(t, events[0].Attributes, semconv.AttrAttempt.Int(2))
-	assert.Contains(t, events[0].Attributes, semconv.AttrError.String(errDep.Error()))
+	assert.Contains(t, events[0].Attributes, semconv.AttrError.String(testutil.ErrDep.Error()))
 	assert.Equal(t, "bulwark.retry.exhausted", events[1].Name)
 	assert.Contains(t, events[1].Attributes, semconv.AttrReason.String(retry.ReasonMaxAttempts))
 }

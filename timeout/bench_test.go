@@ -5,10 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/timeout"
 )
-
-func nop(context.Context) error { return nil }
 
 // BenchmarkWithDeadline is what the Timeout's success path is made of.
 func BenchmarkWithDeadline(b *testing.B) {
@@ -16,7 +15,7 @@ func BenchmarkWithDeadline(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c, cancel := context.WithDeadline(ctx, time.Now().Add(time.Second))
-		_ = nop(c)
+		_ = testutil.Nop(c)
 		cancel()
 	}
 }
@@ -26,7 +25,7 @@ func BenchmarkExecute(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if t.Execute(ctx, nop) != nil {
+		if t.Execute(ctx, testutil.Nop) != nil {
 			b.Fatal()
 		}
 	}
@@ -38,7 +37,7 @@ func BenchmarkExecuteParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		for pb.Next() {
-			if t.Execute(ctx, nop) != nil {
+			if t.Execute(ctx, testutil.Nop) != nil {
 				b.Fatal()
 			}
 		}
@@ -51,7 +50,7 @@ func BenchmarkExecuteCallerDeadlineFirst(b *testing.B) {
 	defer cancel()
 	b.ReportAllocs()
 	for b.Loop() {
-		if t.Execute(ctx, nop) != nil {
+		if t.Execute(ctx, testutil.Nop) != nil {
 			b.Fatal()
 		}
 	}
@@ -62,7 +61,7 @@ func BenchmarkExecuteAbandon(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if t.Execute(ctx, nop) != nil {
+		if t.Execute(ctx, testutil.Nop) != nil {
 			b.Fatal()
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,20 +21,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var errDep = errors.New("dependency failed")
-
-// sleepCtx waits for d or until ctx is done, like a well-behaved call.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 func TestFastCallSucceedsWithTheDeadlineInItsContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
@@ -41,7 +28,7 @@ func TestFastCallSucceedsWithTheDeadlineInItsContext(t *testing.T) {
 			dl, ok := ctx.Deadline()
 			assert.True(t, ok)
 			assert.Equal(t, start.Add(time.Second), dl)
-			return sleepCtx(ctx, 999*time.Millisecond)
+			return testutil.SleepCtx(ctx, 999*time.Millisecond)
 		})
 		assert.NoError(t, err)
 	})
@@ -52,7 +39,7 @@ func TestOwnDeadlineReturnsErrTimeoutAndReportsIt(t *testing.T) {
 		var ev otest.Events
 		tm := timeout.New(100*time.Millisecond, timeout.WithName("db"), timeout.WithObserver(ev.Observe))
 		start := time.Now()
-		err := tm.Execute(context.Background(), func(ctx context.Context) error { return sleepCtx(ctx, time.Hour) })
+		err := tm.Execute(context.Background(), func(ctx context.Context) error { return testutil.SleepCtx(ctx, time.Hour) })
 
 		assert.Equal(t, 100*time.Millisecond, time.Since(start))
 		assert.Equal(t, timeout.ErrTimeout, err)
@@ -74,7 +61,7 @@ func TestCallerCancellationComesBackUnchanged(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(10*time.Millisecond, cancel)
 		err := timeout.New(time.Second, timeout.WithObserver(ev.Observe)).Execute(ctx, func(ctx context.Context) error {
-			return sleepCtx(ctx, time.Hour)
+			return testutil.SleepCtx(ctx, time.Hour)
 		})
 		assert.Equal(t, context.Canceled, err)
 		assert.Empty(t, ev.List(), "the caller's cancellation is not a timeout")
@@ -88,7 +75,7 @@ func TestEarlierCallerDeadlineComesBackUnchanged(t *testing.T) {
 		defer cancel()
 		err := timeout.New(time.Second, timeout.WithObserver(ev.Observe)).Execute(ctx, func(inner context.Context) error {
 			assert.Equal(t, ctx, inner, "no context of its own when the caller's deadline comes first")
-			return sleepCtx(inner, time.Hour)
+			return testutil.SleepCtx(inner, time.Hour)
 		})
 		assert.Equal(t, context.DeadlineExceeded, err)
 		assert.NotErrorIs(t, err, timeout.ErrTimeout)
@@ -100,10 +87,10 @@ func TestOtherErrorAfterDeadlineKeepsBoth(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		err := timeout.New(time.Millisecond).Execute(context.Background(), func(ctx context.Context) error {
 			<-ctx.Done()
-			return errDep
+			return testutil.ErrDep
 		})
 		assert.ErrorIs(t, err, timeout.ErrTimeout)
-		assert.ErrorIs(t, err, errDep)
+		assert.ErrorIs(t, err, testutil.ErrDep)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.NotErrorIs(t, err, bulwark.ErrRejected)
 		assert.Equal(t, "bulwark/timeout: timed out: dependency failed", err.Error())
@@ -142,8 +129,8 @@ func TestZeroValueReturnsAnErrorNamingTheType(t *testing.T) {
 }
 
 func TestErrorBeforeDeadlineIsNotATimeout(t *testing.T) {
-	err := timeout.New(time.Hour).Execute(context.Background(), func(context.Context) error { return errDep })
-	assert.Equal(t, errDep, err)
+	err := timeout.New(time.Hour).Execute(context.Background(), testutil.Fail)
+	assert.Equal(t, testutil.ErrDep, err)
 }
 
 // Cooperative enforcement (PEER-DIFFERENCES 20): a function that ignores its
@@ -174,7 +161,7 @@ func TestDurationFunc(t *testing.T) {
 		} {
 			start := time.Now()
 			err := tm.Execute(context.WithValue(context.Background(), key{}, tc.given), func(ctx context.Context) error {
-				return sleepCtx(ctx, time.Hour)
+				return testutil.SleepCtx(ctx, time.Hour)
 			})
 			assert.ErrorIs(t, err, timeout.ErrTimeout)
 			assert.Equal(t, tc.want, time.Since(start), "duration func returned %v", tc.given)
@@ -230,10 +217,10 @@ func TestAbandonReturnsTheResultWhenInTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tm := timeout.New(time.Second, timeout.WithAbandon())
 		assert.NoError(t, tm.Execute(context.Background(), func(context.Context) error { return nil }))
-		assert.Equal(t, errDep, tm.Execute(context.Background(), func(context.Context) error { return errDep }))
+		assert.Equal(t, testutil.ErrDep, tm.Execute(context.Background(), testutil.Fail))
 		err := tm.Execute(context.Background(), func(ctx context.Context) error {
 			<-ctx.Done()
-			return errDep
+			return testutil.ErrDep
 		})
 		assert.ErrorIs(t, err, timeout.ErrTimeout, "a function that stops at the deadline still timed out")
 	})
@@ -306,7 +293,7 @@ func TestInPipelineReportsPipelineName(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var ev otest.Events
 		p := bulwark.New(timeout.New(time.Millisecond)).With(bulwark.WithName("checkout"), bulwark.WithObserver(ev.Observe))
-		err := p.Execute(context.Background(), func(ctx context.Context) error { return sleepCtx(ctx, time.Hour) })
+		err := p.Execute(context.Background(), func(ctx context.Context) error { return testutil.SleepCtx(ctx, time.Hour) })
 		assert.ErrorIs(t, err, timeout.ErrTimeout)
 		require.Len(t, ev.List(), 1)
 		assert.Equal(t, "checkout", ev.List()[0].Pipeline)

@@ -1,0 +1,19 @@
+package testutil
+
+import "runtime"
+
+// BytesPerRun returns the bytes f allocates per run over n runs, rounded
+// down, so that the odd allocation of the runtime meanwhile does not count.
+// It runs on one processor and runs f once first, so that what f sets up
+// lazily is not counted.
+func BytesPerRun(n int, f func()) uint64 {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	f()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range n {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / uint64(n)
+}

@@ -1,5 +1,0 @@
-package retry_test
-
-import "math"
-
-func nan() float64 { return math.NaN() }
