@@ -58,26 +58,31 @@ func TestGetKeepsTheFirstSuccessOfConcurrentAttempts(t *testing.T) {
 
 type attemptKey struct{}
 
-func TestGetDropsResultsThatArriveAfterReturn(t *testing.T) {
-	// A stage that gives up on its attempt, as an abandoning timeout does.
-	started, finish, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+// A stage may fail a call whose attempt succeeded (an abandoning timeout
+// whose deadline fired as the attempt returned, say): the attempt's value
+// goes with the call, and one that arrives after Get has returned changes
+// nothing.
+func TestGetDropsTheResultsOfAFailedCall(t *testing.T) {
+	late, done := make(chan struct{}), make(chan struct{})
 	abandon := stageFunc(func(ctx context.Context, next bulwark.Next) error {
+		_ = next.Run(ctx) // succeeds before the stage gives up
 		go func() {
 			defer close(done)
-			_ = next.Run(ctx)
+			<-late
+			_ = next.Run(ctx) // succeeds after Get has returned
 		}()
-		<-started
 		return errDep
 	})
+	n := 0
 	v, err := bulwark.Get(context.Background(), abandon, func(context.Context) (int, error) {
-		close(started)
-		<-finish
-		return 42, nil
+		n++
+		return 40 + n, nil
 	})
 	assert.ErrorIs(t, err, errDep)
-	assert.Zero(t, v)
-	close(finish)
+	assert.Zero(t, v, "the value of an attempt that succeeded does not leak through a failed call")
+	close(late)
 	<-done
+	assert.Equal(t, 2, n, "the late attempt ran")
 }
 
 type user struct{ Name string }
