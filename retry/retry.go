@@ -20,8 +20,13 @@ import (
 // ErrExhausted is matched, with errors.Is, by the error Execute returns
 // when it stops retrying a retryable failure: attempts, time or budget ran
 // out. That error is an *ExhaustedError, which wraps the last attempt's
-// error.
-var ErrExhausted = errors.New("bulwark/retry: retries exhausted")
+// error. It is not a rejection (it does not match bulwark.ErrRejected):
+// the dependency was asked, and failed.
+var ErrExhausted error = exhaustedError{}
+
+type exhaustedError struct{}
+
+func (exhaustedError) Error() string { return "bulwark/retry: retries exhausted" }
 
 // Reasons for giving up, in ExhaustedError.Reason and Event.Reason.
 const (

@@ -21,8 +21,16 @@ import (
 var ErrTimeout error = timeoutError{}
 
 // ErrZeroValue is returned by the zero Timeout, which has no duration: build
-// one with New.
-var ErrZeroValue = errors.New("bulwark/timeout: a zero timeout.Timeout has no duration; build it with timeout.New")
+// one with New. It is not a rejection (it does not match
+// bulwark.ErrRejected): it is a mistake in the program, not a refusal under
+// load.
+var ErrZeroValue error = zeroValueError{}
+
+type zeroValueError struct{}
+
+func (zeroValueError) Error() string {
+	return "bulwark/timeout: a zero timeout.Timeout has no duration; build it with timeout.New"
+}
 
 type timeoutError struct{}
 
