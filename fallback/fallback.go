@@ -163,6 +163,8 @@ func runRecovering(ctx context.Context, next bulwark.Next) (err error) {
 }
 
 func (f *Fallback) fall(ctx context.Context, next bulwark.Next, err error) error {
-	f.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventFallback, Err: err})
+	if f.reporter.Listening(ctx, next) {
+		f.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventFallback, Err: err})
+	}
 	return f.fn(ctx, err)
 }

@@ -494,7 +494,7 @@ func (c *call) launch() {
 		}
 	}()
 	allowed := c.h.budget == nil || c.h.budget.TryRetry()
-	if !allowed {
+	if !allowed && c.h.reporter.Listening(c.ctx, c.next) {
 		c.h.reporter.Report(c.ctx, c.next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: n})
 	}
 	c.mu.Lock()
@@ -537,7 +537,9 @@ func (c *call) runHedge(a *attemptCtx, n int) {
 			c.mu.Unlock()
 		}
 	}()
-	c.h.reporter.Report(c.ctx, c.next, bulwark.Event{Type: bulwark.EventHedge, Attempt: n, Delay: c.delay})
+	if c.h.reporter.Listening(c.ctx, c.next) {
+		c.h.reporter.Report(c.ctx, c.next, bulwark.Event{Type: bulwark.EventHedge, Attempt: n, Delay: c.delay})
+	}
 	if c.h.latency != nil {
 		start = time.Now()
 	}

@@ -83,9 +83,15 @@
 // # Events
 //
 // Each scheduled retry is reported as bulwark.EventRetry (Attempt: the
-// attempt about to run; Delay; Err: the failure), giving up as
-// bulwark.EventExhausted with the reason, and a spent budget as
-// bulwark.EventBudgetExceeded: counted in bulwark.events, added to the
-// call's span as "bulwark.retry", "bulwark.retry.exhausted" and
-// "bulwark.retry.budget_exceeded", and passed to observers.
+// attempt about to run; Delay: the wait before it; Err: the failure),
+// giving up as bulwark.EventExhausted (Attempt: the attempts made; Reason;
+// Delay: the wait that did not fit the time left, the dependency's own
+// hint under ReasonRetryAfter, 0 when attempts ran out; Err), and a spent
+// budget as bulwark.EventBudgetExceeded (Attempt, Err), after which the
+// call ends with ReasonBudget and no EventExhausted: counted in
+// bulwark.events, added to the call's span as "bulwark.retry",
+// "bulwark.retry.exhausted" and "bulwark.retry.budget_exceeded", and passed
+// to observers. Each event is built only when something listens, so a
+// failing call without an SDK, a recording span or an observer allocates
+// nothing for it.
 package retry

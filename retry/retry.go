@@ -372,16 +372,18 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 			r.budget.RecordAttempt(false)
 		}
 		if attempt >= r.attempts {
-			return r.exhausted(ctx, next, attempt, ReasonMaxAttempts, err)
+			return r.exhausted(ctx, next, attempt, ReasonMaxAttempts, 0, err)
 		}
 		delay := r.delay(attempt, prevDelay, err, hint, hinted)
 		if !start.IsZero() {
 			if reason := r.misfit(ctx, start, attemptStart, delay, hinted); reason != "" {
-				return r.exhausted(ctx, next, attempt, reason, err)
+				return r.exhausted(ctx, next, attempt, reason, delay, err)
 			}
 		}
 		if r.budget != nil && !r.budget.TryRetry() {
-			r.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: attempt, Err: err})
+			if r.reporter.Listening(ctx, next) {
+				r.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: attempt, Err: err})
+			}
 			return &ExhaustedError{Attempts: attempt, Reason: ReasonBudget, Err: err}
 		}
 		if r.reporter.Listening(ctx, next) {
@@ -491,8 +493,13 @@ func (r *Retry) delay(n int, prev time.Duration, err error, hint time.Duration, 
 	return d
 }
 
-func (r *Retry) exhausted(ctx context.Context, next bulwark.Next, attempts int, reason string, err error) error {
-	r.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventExhausted, Attempt: attempts, Reason: reason, Err: err})
+// exhausted reports giving up and returns the error for it. delay is the
+// wait that did not fit the time left (the dependency's hint under
+// ReasonRetryAfter), 0 when attempts ran out.
+func (r *Retry) exhausted(ctx context.Context, next bulwark.Next, attempts int, reason string, delay time.Duration, err error) error {
+	if r.reporter.Listening(ctx, next) {
+		r.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventExhausted, Attempt: attempts, Delay: delay, Reason: reason, Err: err})
+	}
 	return &ExhaustedError{Attempts: attempts, Reason: reason, Err: err}
 }
 

@@ -161,16 +161,19 @@ func TestRetryAfterHintIsUsedVerbatimAndCapped(t *testing.T) {
 
 func TestHintThatDoesNotFitTheDeadlineStopsAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		var ev otest.Events
 		open := bulwark.WithRetryAfter(testutil.ErrRejected, time.Minute) // as an open breaker says
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		start := time.Now()
-		err := retry.New().Execute(ctx, func(context.Context) error { return open })
+		err := retry.New(retry.WithObserver(ev.Observe)).Execute(ctx, func(context.Context) error { return open })
 		assert.Zero(t, time.Since(start), "no sleep for a wait that cannot fit")
 		var ex *retry.ExhaustedError
 		require.ErrorAs(t, err, &ex)
 		assert.Equal(t, retry.ReasonRetryAfter, ex.Reason)
 		assert.ErrorIs(t, err, bulwark.ErrRejected)
+		assert.Equal(t, []bulwark.Event{{Type: bulwark.EventExhausted, Policy: "retry", Attempt: 1,
+			Delay: time.Minute, Reason: retry.ReasonRetryAfter, Err: open}}, ev.List(), "the event carries the hint")
 	})
 }
 
@@ -191,7 +194,9 @@ func TestNeverStartsAnAttemptThatCannotFinishBeforeTheDeadline(t *testing.T) {
 		assert.Equal(t, retry.ReasonDeadline, ex.Reason)
 		assert.Equal(t, 2, ex.Attempts)
 		assert.ErrorIs(t, err, testutil.ErrDep)
-		assert.Equal(t, retry.ReasonDeadline, ev.List()[len(ev.List())-1].Reason)
+		last := ev.List()[len(ev.List())-1]
+		assert.Equal(t, retry.ReasonDeadline, last.Reason)
+		assert.Equal(t, 100*time.Millisecond, last.Delay, "the wait that did not fit")
 	})
 }
 

@@ -188,7 +188,9 @@ func (t *Timeout) timedOut(ctx context.Context, next bulwark.Next, d time.Durati
 	if err != nil && err != context.DeadlineExceeded {
 		out = &lateError{err: err}
 	}
-	t.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventTimeout, Delay: d, Err: out})
+	if t.reporter.Listening(ctx, next) {
+		t.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventTimeout, Delay: d, Err: out})
+	}
 	return out
 }
 
