@@ -17,6 +17,7 @@ import (
 	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/retry"
+	"github.com/bulwark-go/bulwark/throttle"
 	"github.com/bulwark-go/bulwark/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -207,8 +208,8 @@ func checkAdaptive(t *testing.T, c outcomeCase) {
 // 20 successes keep it at 0, and so do 20 ignored calls, after which one
 // failure gives exactly (1 − 0)/(1 + 1).
 func checkThrottler(t *testing.T, c outcomeCase) {
-	th := bulkhead.NewThrottler(bulkhead.WithWindow(time.Hour), bulkhead.WithMaxRejection(0.99),
-		bulkhead.WithIgnoreIf(isIgnoredByRule))
+	th := throttle.New(throttle.WithWindow(time.Hour), throttle.WithMaxRejection(0.99),
+		throttle.WithIgnoreIf(isIgnoredByRule))
 	for range 20 {
 		c.runQuietly(th)
 	}

@@ -245,9 +245,6 @@ func NewAdaptive(alg Algorithm, opts ...Option) *Adaptive {
 		panicf("NewAdaptive", "algorithm must not be nil")
 	}
 	c := applyOptions(opts)
-	if c.throttlerSet() {
-		panicf("NewAdaptive", "throttler options apply to NewThrottler only")
-	}
 	if c.minLimit == 0 {
 		c.minLimit, c.maxLimit = 1, 1000
 	}

@@ -14,10 +14,8 @@ import (
 func TestSuccessPathsAllocateNothing(t *testing.T) {
 	ctx := context.Background()
 	for name, p := range map[string]bulwark.Policy{
-		"Bulkhead":       bulkhead.New(8),
-		"Adaptive":       bulkhead.NewAdaptive(bulkhead.Vegas()),
-		"Throttler":      bulkhead.NewThrottler(),
-		"zero Throttler": &bulkhead.Throttler{},
+		"Bulkhead": bulkhead.New(8),
+		"Adaptive": bulkhead.NewAdaptive(bulkhead.Vegas()),
 	} {
 		pipe := bulwark.New(p)
 		for _, q := range []bulwark.Policy{p, pipe} {

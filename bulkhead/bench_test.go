@@ -42,14 +42,3 @@ func BenchmarkAdaptive(b *testing.B) {
 		}
 	}
 }
-
-func BenchmarkThrottler(b *testing.B) {
-	th := bulkhead.NewThrottler()
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if th.Execute(ctx, nop) != nil {
-			b.Fatal()
-		}
-	}
-}

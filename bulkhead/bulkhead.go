@@ -223,8 +223,8 @@ type Bulkhead struct {
 
 var _ bulwark.Stage = (*Bulkhead)(nil)
 
-// Option configures a Bulkhead, an Adaptive limiter or a Throttler.
-// Options that do not apply to a kind are rejected by its constructor.
+// Option configures a Bulkhead or an Adaptive limiter. Options that do not
+// apply to a kind are rejected by its constructor.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -237,15 +237,10 @@ type config struct {
 	queueSet bool
 	tel      policyopt.Telemetry
 
-	// learners: adaptive and throttler
-	rules outcome.Rules
 	// adaptive
+	rules                       outcome.Rules
 	minLimit, maxLimit, initial int
 	sampleWindow                time.Duration
-	// throttler
-	k       float64
-	window  time.Duration
-	maxDrop float64
 }
 
 func panicf(option, format string, args ...any) {
@@ -294,14 +289,13 @@ func WithObserver(o bulwark.Observer) Option {
 	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
 }
 
-// WithFailureIf decides which errors are failures of the dependency (a
-// drop for an adaptive limiter, a request not accepted for a throttler);
-// the errors it declines are successes. It is asked after the caller's
+// WithFailureIf decides which errors are failures of the dependency,
+// drops for an adaptive limiter; the errors it declines are successes. It is asked after the caller's
 // cancellation, local rejections (bulwark.ErrRejected) and WithIgnoreIf,
 // which it cannot turn into failures. Default: every error not marked
 // bulwark.Permanent is a failure, as the outcome table in the bulwark
-// package doc says. It applies to NewAdaptive and NewThrottler only, and
-// panics if pred is nil.
+// package doc says. It applies to NewAdaptive only, and panics if pred is
+// nil.
 func WithFailureIf(pred func(err error) bool) Option {
 	pred = outcome.FailureIf("bulkhead", pred)
 	return optionFunc(func(c *config) { c.rules.FailureIf = pred })
@@ -309,19 +303,16 @@ func WithFailureIf(pred func(err error) bool) Option {
 
 // WithIgnoreIf marks errors that say nothing of the dependency's load (a
 // bad request the client should never have sent, say): an adaptive
-// limiter takes no sample from them and a throttler does not count them.
+// limiter takes no sample from them.
 // Default: none beyond the caller's cancellation and local rejections,
 // which are always ignored, as the outcome table in the bulwark package
-// doc says. It applies to NewAdaptive and NewThrottler only, and panics
-// if pred is nil.
+// doc says. It applies to NewAdaptive only, and panics if pred is nil.
 func WithIgnoreIf(pred func(err error) bool) Option {
 	pred = outcome.IgnoreIf("bulkhead", pred)
 	return optionFunc(func(c *config) { c.rules.IgnoreIf = pred })
 }
 
 func (c *config) learnerSet() bool { return c.rules.FailureIf != nil || c.rules.IgnoreIf != nil }
-
-func (c *config) throttlerSet() bool { return c.k != 0 || c.window != 0 || c.maxDrop != 0 }
 
 func applyOptions(opts []Option) config {
 	var c config
@@ -344,8 +335,8 @@ func New(max int, opts ...Option) *Bulkhead {
 		panicf("New", "max must be >= 1, got %d", max)
 	}
 	c := applyOptions(opts)
-	if c.minLimit != 0 || c.initial != 0 || c.sampleWindow != 0 || c.throttlerSet() || c.learnerSet() {
-		panicf("New", "adaptive and throttler options apply to NewAdaptive and NewThrottler only")
+	if c.minLimit != 0 || c.initial != 0 || c.sampleWindow != 0 || c.learnerSet() {
+		panicf("New", "adaptive options apply to NewAdaptive only")
 	}
 	b := &Bulkhead{reporter: c.tel.Reporter("bulkhead")}
 	b.g.limit.Store(int64(max))

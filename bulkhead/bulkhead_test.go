@@ -192,7 +192,7 @@ func TestGaugesLandAsMetrics(t *testing.T) {
 }
 
 func TestExecuteRejectsNilArguments(t *testing.T) {
-	for _, p := range []bulwark.Policy{bulkhead.New(1), bulkhead.NewAdaptive(bulkhead.Vegas()), bulkhead.NewThrottler()} {
+	for _, p := range []bulwark.Policy{bulkhead.New(1), bulkhead.NewAdaptive(bulkhead.Vegas())} {
 		assert.ErrorIs(t, p.Execute(context.Background(), nil), bulwark.ErrNilFunc)
 		//lint:ignore SA1012 a nil context is the point of the test
 		assert.ErrorIs(t, p.Execute(nil, nop), bulwark.ErrNilContext)
@@ -215,14 +215,8 @@ func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 		"bulwark/bulkhead: AIMD: backoff must be in [0.5, 1), got 1":        func() { bulkhead.AIMD(1, time.Second) },
 		"bulwark/bulkhead: AIMD: slow must be > 0, got 0s":                  func() { bulkhead.AIMD(0.9, 0) },
 		"bulwark/bulkhead: Gradient2: tolerance must be in [1, 2], got 0.5": func() { bulkhead.Gradient2(0.5) },
-		"bulwark/bulkhead: WithK: k must be >= 1, got 0.5":                  func() { bulkhead.WithK(0.5) },
-		"bulwark/bulkhead: WithWindow: window must be >= 10ns, got 1ns":     func() { bulkhead.WithWindow(1) },
-		"bulwark/bulkhead: WithMaxRejection: p must be in (0, 1), got 1":    func() { bulkhead.WithMaxRejection(1) },
-		"bulwark/bulkhead: New: adaptive and throttler options apply to NewAdaptive and NewThrottler only": func() {
-			bulkhead.New(1, bulkhead.WithK(2))
-		},
-		"bulwark/bulkhead: NewThrottler: queue and limit options apply to bulkheads only": func() {
-			bulkhead.NewThrottler(bulkhead.WithMaxQueue(1))
+		"bulwark/bulkhead: New: adaptive options apply to NewAdaptive only": func() {
+			bulkhead.New(1, bulkhead.WithSampleWindow(time.Second))
 		},
 		"bulwark/bulkhead: WithName: name must not be empty":            func() { bulkhead.WithName("") },
 		"bulwark/bulkhead: WithMeterProvider: provider must not be nil": func() { bulkhead.WithMeterProvider(nil) },

@@ -1,7 +1,8 @@
 // Package bulkhead caps the calls in flight to a dependency: a fixed limit
-// ([New]), a limit that follows the dependency's latency ([NewAdaptive]),
-// and client-side throttling that rejects locally while the dependency
-// refuses work ([NewThrottler]).
+// ([New]) and a limit that follows the dependency's latency
+// ([NewAdaptive]). Client-side throttling, which rejects at random while
+// the dependency refuses work and caps no concurrency, is package
+// throttle.
 //
 //	b := bulkhead.New(64, bulkhead.WithMaxQueue(128), bulkhead.WithMaxWait(50*time.Millisecond))
 //	err := b.Execute(ctx, func(ctx context.Context) error { return callInventory(ctx) })
@@ -65,45 +66,30 @@
 // when 20 is outside the limits; an explicit [WithInitialLimit] outside
 // them is a configuration error.
 //
-// # Throttling
-//
-// [Throttler] implements the client-side throttling of Google's SRE book:
-// over a sliding window it rejects calls locally with probability
-// max(0, (requests − K·accepts) / (requests + 1)), capped
-// ([WithK], [WithWindow], [WithMaxRejection]), with an error matching
-// [ErrThrottled]. The window is a ring of 10 buckets. A request is counted
-// in the bucket of the call's start; an accept in the newest bucket when
-// the call ends, so a call that outlasts the window never clears the
-// bucket that now holds the present.
-//
 // # Outcomes
 //
-// The adaptive limiter and the throttler learn from outcomes by the table
-// in the bulwark package doc, and take the [WithFailureIf] and
-// [WithIgnoreIf] options every learner takes, with the same defaults:
+// The adaptive limiter learns from outcomes by the table in the bulwark
+// package doc, and takes the [WithFailureIf] and [WithIgnoreIf] options
+// every learner takes, with the same defaults:
 //
-//	outcome                         adaptive limiter        throttler
-//	success: nil, a Permanent       a sample, not dropped   a request, accepted
-//	error (a 404), FailureIf
-//	declines
-//	failure: any other error, a     a sample, dropped       a request, not accepted
-//	timeout (timeout.ErrTimeout)
-//	ignored: the caller's cancel,   no sample               not counted: not even
-//	a local rejection from inside                           as a request
-//	(bulwark.ErrRejected), IgnoreIf,
-//	a panic
+//	success: nil, a Permanent error (a 404),   a sample, not dropped
+//	an error FailureIf declines
+//	failure: any other error, a timeout         a sample, dropped
+//	(timeout.ErrTimeout)
+//	ignored: the caller's cancel, a local       no sample
+//	rejection from inside (bulwark.ErrRejected),
+//	IgnoreIf, a panic
 //
 // So an overloaded dependency's 503 (with or without a Retry-After hint)
-// and a timeout are what shrink a limit and raise the rejection
-// probability; a 404 marked bulwark.Permanent is an answer, and an open
-// breaker or a full bulkhead inside is no word from the dependency at all.
-// A panic is re-raised unchanged after the permit is returned. The fixed
-// [Bulkhead] learns nothing and rejects these options.
+// and a timeout are what shrink a limit; a 404 marked bulwark.Permanent is
+// an answer, and an open breaker or a full bulkhead inside is no word from
+// the dependency at all. A panic is re-raised unchanged after the permit
+// is returned. The fixed [Bulkhead] learns nothing and rejects these
+// options.
 //
 // # Zero values
 //
-// The zero [Throttler] is ready to use, with NewThrottler's defaults. The
-// zero [Bulkhead] and [Adaptive] have no limit: each call returns an error
+// The zero [Bulkhead] and [Adaptive] have no limit: each call returns an error
 // that matches [ErrZeroValue] and names the type, runs nothing and does not
 // panic; build them with New and NewAdaptive.
 //
@@ -118,7 +104,7 @@
 // an SDK, so a policy needs no Close; no goroutine or timer of a policy
 // outlives the call that started it. Policies are built by the thousand
 // (per host, per tenant), so each is small: at GOMAXPROCS 2, without an
-// SDK, a Bulkhead holds at most 1.5 KiB, an Adaptive 2 KiB and a Throttler
-// 1 KiB (about 1.2, 1.4 and 0.6 KiB); an SDK's record of the gauges'
-// registration adds about 1.7 KiB to the first two.
+// SDK, a Bulkhead holds at most 1.5 KiB and an Adaptive 2 KiB (about 1.2
+// and 1.4 KiB); an SDK's record of the gauges' registration adds about
+// 1.7 KiB.
 package bulkhead

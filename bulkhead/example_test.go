@@ -37,13 +37,6 @@ func ExampleNewAdaptive() {
 	// Output: <nil> 50
 }
 
-func ExampleNewThrottler() {
-	th := bulkhead.NewThrottler(bulkhead.WithK(2))
-	err := th.Execute(context.Background(), func(ctx context.Context) error { return nil })
-	fmt.Println(err, th.Probability())
-	// Output: <nil> 0
-}
-
 // A bulkhead inside an abandoning timeout keeps its permit until the
 // abandoned function really returns, so it bounds the functions running.
 func Example_insideAnAbandoningTimeout() {

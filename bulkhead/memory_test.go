@@ -27,11 +27,9 @@ var kinds = []struct {
 	{"Adaptive", func(opts ...bulkhead.Option) bulwark.Policy {
 		return used(bulkhead.NewAdaptive(bulkhead.Vegas(), append(opts, bulkhead.WithInitialLimit(1))...))
 	}, 2048, 4096},
-	{"Throttler", func(opts ...bulkhead.Option) bulwark.Policy { return used(bulkhead.NewThrottler(opts...)) }, 1024, 1024},
 }
 
-// used runs a success and a rejection (or, for a throttler, a failure)
-// through p.
+// used runs a success and a rejection through p.
 func used[P bulwark.Policy](p P) P {
 	ctx := context.Background()
 	_ = p.Execute(ctx, nop)
@@ -80,9 +78,6 @@ func buildAndDrop(build func(...bulkhead.Option) bulwark.Policy, opts []bulkhead
 		w := weak.Make(p)
 		return weakPolicy{func() bool { return w.Value() != nil }}
 	case *bulkhead.Adaptive:
-		w := weak.Make(p)
-		return weakPolicy{func() bool { return w.Value() != nil }}
-	case *bulkhead.Throttler:
 		w := weak.Make(p)
 		return weakPolicy{func() bool { return w.Value() != nil }}
 	}

@@ -18,12 +18,13 @@ var (
 	errNotFound  = bulwark.Permanent(errors.New("404 not found"))
 	errInnerOpen = fmt.Errorf("breaker: %w", bulwark.ErrRejected) // a local rejection from inside
 	errInnerHint = bulwark.WithRetryAfter(errInnerOpen, time.Second)
+	// errOverloaded is an overloaded dependency's answer with its hint.
+	errOverloaded = bulwark.WithRetryAfter(errors.New("503 overloaded"), time.Second)
 )
 
 // outcomes are the calls every learner is driven with, by the outcome the
 // table in the bulwark package doc gives them. Each run checks that the
-// policy returned the call's own result (or rejected it itself, with
-// ErrThrottled).
+// policy returned the call's own result.
 var outcomes = []struct {
 	name string
 	run  func(t *testing.T, p bulwark.Policy)
@@ -62,9 +63,6 @@ func returning(e error) func(t *testing.T, p bulwark.Policy) {
 
 func ownResult(t *testing.T, got, want error) {
 	t.Helper()
-	if got != nil && errors.Is(got, bulkhead.ErrThrottled) {
-		return
-	}
 	if want == nil {
 		assert.NoError(t, got)
 		return
@@ -108,41 +106,6 @@ func TestAdaptiveRePanicsUnchanged(t *testing.T) {
 	assert.Zero(t, a.Snapshot().InFlight)
 }
 
-// The throttler's table: a success is a request and an accept, a failure a
-// request without an accept, an ignored call neither. 20 calls of a kind
-// in one bucket: a failure gives (20 − 0)/(20 + 1), capped at 0.9; a
-// success gives 0; ignored calls leave the window empty.
-func TestThrottlerClassifiesByTheOutcomeTable(t *testing.T) {
-	for _, tc := range outcomes {
-		t.Run(tc.name, func(t *testing.T) {
-			th := bulkhead.NewThrottler(bulkhead.WithWindow(time.Hour), bulkhead.WithMaxRejection(0.99))
-			for range 20 {
-				tc.run(t, th)
-			}
-			switch tc.want {
-			case outcome.Success, outcome.Ignored:
-				assert.Zero(t, th.Probability())
-			case outcome.Failure:
-				assert.Greater(t, th.Probability(), 0.5)
-			}
-			if tc.want == outcome.Ignored {
-				// Not even counted as requests: one failure now gives
-				// exactly (1 − 0)/(1 + 1).
-				_ = th.Execute(context.Background(), func(context.Context) error { return errDep })
-				assert.InDelta(t, 0.5, th.Probability(), 1e-9)
-			}
-		})
-	}
-}
-
-func TestThrottlerRePanicsUnchanged(t *testing.T) {
-	th := bulkhead.NewThrottler()
-	type custom struct{ n int }
-	assert.PanicsWithValue(t, custom{7}, func() {
-		_ = th.Execute(context.Background(), func(context.Context) error { panic(custom{7}) })
-	})
-}
-
 var errBadRequest = errors.New("400 bad request")
 
 // WithIgnoreIf takes an error out of the count and WithFailureIf decides
@@ -178,18 +141,6 @@ func TestLearnersTakeWithFailureIfAndWithIgnoreIf(t *testing.T) {
 		}
 		assert.Equal(t, 4, a.Limit())
 	})
-	t.Run("throttler", func(t *testing.T) {
-		for _, tc := range []struct {
-			err      error
-			rejected bool
-		}{{errDep, false}, {errBadRequest, false}, {errOverloaded, true}, {errInnerOpen, false}} {
-			th := bulkhead.NewThrottler(only503, ignore400)
-			for range 20 {
-				_ = th.Execute(context.Background(), fail(tc.err))
-			}
-			assert.Equal(t, tc.rejected, th.Probability() > 0, "%v", tc.err)
-		}
-	})
 }
 
 func TestOutcomeOptionsAreCheckedAndApplyToLearnersOnly(t *testing.T) {
@@ -199,9 +150,8 @@ func TestOutcomeOptionsAreCheckedAndApplyToLearnersOnly(t *testing.T) {
 		bulkhead.WithFailureIf(func(error) bool { return true }),
 		bulkhead.WithIgnoreIf(func(error) bool { return true }),
 	} {
-		assert.PanicsWithValue(t, "bulwark/bulkhead: New: adaptive and throttler options apply to NewAdaptive and NewThrottler only",
+		assert.PanicsWithValue(t, "bulwark/bulkhead: New: adaptive options apply to NewAdaptive only",
 			func() { bulkhead.New(1, o) }, "a fixed bulkhead learns nothing")
 		assert.NotPanics(t, func() { bulkhead.NewAdaptive(bulkhead.Vegas(), o) })
-		assert.NotPanics(t, func() { bulkhead.NewThrottler(o) })
 	}
 }

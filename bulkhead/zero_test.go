@@ -40,20 +40,3 @@ func TestZeroBulkheadsReturnAnErrorNamingTheType(t *testing.T) {
 	var a bulkhead.Adaptive
 	assert.Zero(t, a.Limit())
 }
-
-// A zero Throttler works as NewThrottler() does: K 2, a 2-minute window
-// and a 0.9 cap.
-func TestZeroThrottlerWorksWithTheDefaults(t *testing.T) {
-	var zero bulkhead.Throttler
-	built := bulkhead.NewThrottler()
-	for _, th := range []*bulkhead.Throttler{&zero, built} {
-		require.NotPanics(t, func() { assert.Zero(t, th.Probability()) })
-		require.NoError(t, th.Execute(context.Background(), nop))
-		for range 99 {
-			_ = th.Execute(context.Background(), func(context.Context) error { return errOverloaded })
-		}
-	}
-	// 100 requests, 1 accept: (100 − 2)/(100 + 1) is past the 0.9 cap.
-	assert.InDelta(t, 0.9, zero.Probability(), 1e-9)
-	assert.InDelta(t, built.Probability(), zero.Probability(), 1e-9)
-}
