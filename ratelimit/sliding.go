@@ -8,6 +8,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
+	"github.com/bulwark-go/bulwark/internal/window"
 )
 
 // SlidingWindow allows about n calls per window, for limits thought of as
@@ -33,9 +34,11 @@ type SlidingWindow struct {
 	reporter core.Reporter
 	rejected counter.Striped
 
-	mu         sync.Mutex
-	idx        int64 // which window is current
-	prev, curr int
+	mu sync.Mutex
+	// The calls of the current window and the one before, in the window
+	// every bulwark policy shares: two buckets as long as the window,
+	// aligned on multiples of it from the epoch.
+	win window.Window
 }
 
 var _ bulwark.Stage = (*SlidingWindow)(nil)
@@ -56,6 +59,7 @@ func NewSlidingWindow(n int, window time.Duration, opts ...Option) *SlidingWindo
 	}
 	s := &SlidingWindow{n: n, window: window, epoch: time.Now(),
 		reporter: c.tel.Reporter("ratelimit")}
+	s.win.Init(window, 2)
 	return s
 }
 
@@ -83,50 +87,50 @@ func (s *SlidingWindow) ExecuteStage(ctx context.Context, next bulwark.Next) err
 // allow counts a call at now if the window allows it, or returns how long
 // until it would.
 func (s *SlidingWindow) allow(now time.Time) (bool, time.Duration) {
-	since := now.Sub(s.epoch)
-	idx := int64(since / s.window)
-	elapsed := since - time.Duration(idx)*s.window
+	at := int64(now.Sub(s.epoch))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if idx < s.idx {
-		// The reading went stale while the window moved on: count it at
-		// the start of the current window, where the previous one weighs
-		// most.
-		idx, elapsed = s.idx, 0
-	}
-	switch {
-	case idx == s.idx+1:
-		s.prev, s.curr = s.curr, 0
-	case idx > s.idx+1:
-		s.prev, s.curr = 0, 0
-	}
-	if idx > s.idx {
-		s.idx = idx
-	}
-	if s.estimateLocked(elapsed)+1 <= float64(s.n) {
-		s.curr++
+	// A reading that went stale while the window moved on counts at the
+	// start of the current window, where the previous one weighs most.
+	i, into := s.win.Locate(at)
+	curr := s.win.Bucket(i)
+	prev := s.win.Get(i - 1)
+	elapsed := time.Duration(into)
+	if estimate(prev, curr, elapsed, s.window)+1 <= float64(s.n) {
+		curr[0]++
 		return true, 0
 	}
-	return false, s.waitLocked(elapsed)
+	return false, s.wait(prev, curr, elapsed)
 }
 
-// estimateLocked is the weighted count of the sliding window. It requires
-// s.mu held.
-func (s *SlidingWindow) estimateLocked(elapsed time.Duration) float64 {
-	overlap := 1 - float64(elapsed)/float64(s.window)
-	return float64(s.prev)*overlap + float64(s.curr)
+// count is the calls of a bucket, 0 for one the window does not hold.
+func count(c *window.Counts) int64 {
+	if c == nil {
+		return 0
+	}
+	return c[0]
 }
 
-// waitLocked estimates the time until a call would be allowed. It requires
-// s.mu held.
-func (s *SlidingWindow) waitLocked(elapsed time.Duration) time.Duration {
+// estimate is the weighted count of the sliding window that ends elapsed
+// into the current window: the previous window's calls weighed by the
+// share of it that the sliding window still overlaps, and the current
+// window's.
+func estimate(prev, curr *window.Counts, elapsed, w time.Duration) float64 {
+	overlap := 1 - float64(elapsed)/float64(w)
+	return float64(count(prev))*overlap + float64(count(curr))
+}
+
+// wait estimates the time until a call would be allowed, elapsed into the
+// current window.
+func (s *SlidingWindow) wait(prev, curr *window.Counts, elapsed time.Duration) time.Duration {
 	w, room := float64(s.window), float64(s.n-1)
-	if float64(s.curr) > room {
+	c := float64(count(curr))
+	if c > room {
 		// Only the next window helps, once this one's weight has fallen.
 		rest := w - float64(elapsed)
-		return saturate(rest + max(w*(1-room/float64(s.curr)), 0))
+		return saturate(rest + max(w*(1-room/c), 0))
 	}
-	t := w*(1-(room-float64(s.curr))/float64(s.prev)) - float64(elapsed)
+	t := w*(1-(room-c)/float64(count(prev))) - float64(elapsed)
 	return saturate(min(max(t, 0), w-float64(elapsed)))
 }
 
@@ -153,18 +157,10 @@ func (s *SlidingWindow) Snapshot() WindowSnapshot {
 	if s.n == 0 {
 		return WindowSnapshot{}
 	}
-	since := time.Since(s.epoch)
-	idx := int64(since / s.window)
+	at := int64(time.Since(s.epoch))
 	s.mu.Lock()
-	prev, curr := s.prev, s.curr
-	switch {
-	case idx == s.idx+1:
-		prev, curr = curr, 0
-	case idx > s.idx+1:
-		prev, curr = 0, 0
-	}
+	i, into := s.win.Locate(at)
+	e := estimate(s.win.Get(i-1), s.win.Get(i), time.Duration(into), s.window)
 	s.mu.Unlock()
-	overlap := 1 - float64(since-time.Duration(idx)*s.window)/float64(s.window)
-	return WindowSnapshot{N: s.n, Window: s.window, Estimate: float64(prev)*overlap + float64(curr),
-		Rejected: s.rejected.Load()}
+	return WindowSnapshot{N: s.n, Window: s.window, Estimate: e, Rejected: s.rejected.Load()}
 }

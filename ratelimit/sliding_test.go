@@ -66,3 +66,18 @@ func TestSlidingWindowForgetsAfterTwoWindows(t *testing.T) {
 		require.NoError(t, s.Execute(context.Background(), nop))
 	})
 }
+
+// A limiter built outside a testing/synctest bubble and used inside it
+// reads times before its epoch (the bubble's clock starts in 2000): its
+// windows move on as usual.
+func TestSlidingWindowCountsTimesBeforeItsEpoch(t *testing.T) {
+	s := ratelimit.NewSlidingWindow(2, time.Second)
+	synctest.Test(t, func(t *testing.T) {
+		require.NoError(t, s.Execute(context.Background(), nop))
+		require.NoError(t, s.Execute(context.Background(), nop))
+		require.ErrorIs(t, s.Execute(context.Background(), nop), ratelimit.ErrLimited)
+		time.Sleep(2 * time.Second)
+		assert.NoError(t, s.Execute(context.Background(), nop), "two windows later the calls are forgotten")
+		assert.InDelta(t, 1, s.Snapshot().Estimate, 1e-9)
+	})
+}
