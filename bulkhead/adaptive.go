@@ -202,49 +202,17 @@ type Adaptive struct {
 
 var _ bulwark.Stage = (*Adaptive)(nil)
 
-// WithLimits bounds an adaptive limit. Default: 1 and 1000. It panics
-// unless 1 <= min <= max.
-func WithLimits(min, max int) Option {
-	if min < 1 || max < min {
-		panicf("WithLimits", "need 1 <= min <= max, got %d and %d", min, max)
-	}
-	return optionFunc(func(c *config) { c.minLimit, c.maxLimit = min, max })
-}
-
-// WithInitialLimit is the limit an adaptive limiter starts from. Default:
-// 20, or the nearer bound of WithLimits when 20 is outside them. It panics
-// if n < 1, and NewAdaptive panics if n is outside the limits.
-func WithInitialLimit(n int) Option {
-	if n < 1 {
-		panicf("WithInitialLimit", "n must be >= 1, got %d", n)
-	}
-	return optionFunc(func(c *config) { c.initial = n })
-}
-
-// WithSampleWindow is how long an adaptive limiter gathers samples (and at
-// least 10 of them) before it hands their aggregate to the algorithm: the
-// average RTT, the largest number in flight, and whether any call was
-// dropped. Updating once a window, as Netflix's WindowedLimit does, keeps
-// the limit from chasing samples taken under a limit it has already left.
-// Default: 100ms. It panics if d <= 0.
-func WithSampleWindow(d time.Duration) Option {
-	if d <= 0 {
-		panicf("WithSampleWindow", "duration must be > 0, got %v", d)
-	}
-	return optionFunc(func(c *config) { c.sampleWindow = d })
-}
-
 // minWindowSamples is the least number of samples a window aggregates.
 const minWindowSamples = 10
 
 // NewAdaptive returns a bulkhead whose limit alg moves once a sample window.
 // Queueing and rejection work as in a fixed Bulkhead. It panics if alg is
 // nil or the limits are invalid.
-func NewAdaptive(alg Algorithm, opts ...Option) *Adaptive {
+func NewAdaptive(alg Algorithm, opts ...AdaptiveOption) *Adaptive {
 	if alg == nil {
 		panicf("NewAdaptive", "algorithm must not be nil")
 	}
-	c := applyOptions(opts)
+	c := newConfig(opts, AdaptiveOption.applyAdaptive)
 	if c.minLimit == 0 {
 		c.minLimit, c.maxLimit = 1, 1000
 	}

@@ -3,7 +3,6 @@ package bulkhead
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,8 +11,6 @@ import (
 	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
 	"github.com/bulwark-go/bulwark/internal/observe"
-	"github.com/bulwark-go/bulwark/internal/outcome"
-	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -223,110 +220,6 @@ type Bulkhead struct {
 
 var _ bulwark.Stage = (*Bulkhead)(nil)
 
-// Option configures a Bulkhead or an Adaptive limiter. Options that do not
-// apply to a kind are rejected by its constructor.
-type Option interface{ apply(*config) }
-
-type optionFunc func(*config)
-
-func (f optionFunc) apply(c *config) { f(c) }
-
-type config struct {
-	maxQueue int
-	maxWait  time.Duration
-	queueSet bool
-	tel      policyopt.Telemetry
-
-	// adaptive
-	rules                       outcome.Rules
-	minLimit, maxLimit, initial int
-	sampleWindow                time.Duration
-}
-
-func panicf(option, format string, args ...any) {
-	panic(fmt.Sprintf("bulwark/bulkhead: "+option+": "+format, args...))
-}
-
-// WithMaxQueue lets up to n calls wait, first come first served, for a
-// permit instead of being rejected at once. Default: 0 (reject at once).
-// It panics if n < 0.
-func WithMaxQueue(n int) Option {
-	if n < 0 {
-		panicf("WithMaxQueue", "n must be >= 0, got %d", n)
-	}
-	return optionFunc(func(c *config) { c.maxQueue, c.queueSet = n, true })
-}
-
-// WithMaxWait bounds the time a call waits in the queue; past it the call
-// is rejected with an error matching ErrFull. The caller's context bounds
-// it too. Default: no bound but the caller's context. It panics if d <= 0.
-func WithMaxWait(d time.Duration) Option {
-	if d <= 0 {
-		panicf("WithMaxWait", "duration must be > 0, got %v", d)
-	}
-	return optionFunc(func(c *config) { c.maxWait = d })
-}
-
-// WithName names the policy in its events and metrics
-// (bulwark.policy.name). Default: unnamed. It panics if name is empty.
-func WithName(name string) Option {
-	name = policyopt.Name("bulkhead", name)
-	return optionFunc(func(c *config) { c.tel.Name = name })
-}
-
-// WithMeterProvider records the policy's events and gauges through mp.
-// Default: the global provider (and, for events, the pipeline's if it has
-// one). It panics if mp is nil.
-func WithMeterProvider(mp metric.MeterProvider) Option {
-	mp = policyopt.MeterProvider("bulkhead", mp)
-	return optionFunc(func(c *config) { c.tel.MeterProvider = mp })
-}
-
-// WithObserver adds an observer of the policy's events. Default: none. It
-// panics if o is nil.
-func WithObserver(o bulwark.Observer) Option {
-	o = policyopt.Observer("bulkhead", o)
-	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
-}
-
-// WithFailureIf decides which errors are failures of the dependency,
-// drops for an adaptive limiter; the errors it declines are successes. It is asked after the caller's
-// cancellation, local rejections (bulwark.ErrRejected) and WithIgnoreIf,
-// which it cannot turn into failures. Default: every error not marked
-// bulwark.Permanent is a failure, as the outcome table in the bulwark
-// package doc says. It applies to NewAdaptive only, and panics if pred is
-// nil.
-func WithFailureIf(pred func(err error) bool) Option {
-	pred = outcome.FailureIf("bulkhead", pred)
-	return optionFunc(func(c *config) { c.rules.FailureIf = pred })
-}
-
-// WithIgnoreIf marks errors that say nothing of the dependency's load (a
-// bad request the client should never have sent, say): an adaptive
-// limiter takes no sample from them.
-// Default: none beyond the caller's cancellation and local rejections,
-// which are always ignored, as the outcome table in the bulwark package
-// doc says. It applies to NewAdaptive only, and panics if pred is nil.
-func WithIgnoreIf(pred func(err error) bool) Option {
-	pred = outcome.IgnoreIf("bulkhead", pred)
-	return optionFunc(func(c *config) { c.rules.IgnoreIf = pred })
-}
-
-func (c *config) learnerSet() bool { return c.rules.FailureIf != nil || c.rules.IgnoreIf != nil }
-
-func applyOptions(opts []Option) config {
-	var c config
-	for _, o := range opts {
-		if o != nil {
-			o.apply(&c)
-		}
-	}
-	if c.maxWait > 0 && c.maxQueue == 0 {
-		panicf("WithMaxWait", "a wait needs a queue: set WithMaxQueue too")
-	}
-	return c
-}
-
 // New returns a Bulkhead that lets at most max calls run at once. Without
 // options a call that finds every permit taken is rejected at once with
 // ErrFull. It panics if max < 1.
@@ -334,10 +227,7 @@ func New(max int, opts ...Option) *Bulkhead {
 	if max < 1 {
 		panicf("New", "max must be >= 1, got %d", max)
 	}
-	c := applyOptions(opts)
-	if c.minLimit != 0 || c.initial != 0 || c.sampleWindow != 0 || c.learnerSet() {
-		panicf("New", "adaptive options apply to NewAdaptive only")
-	}
+	c := newConfig(opts, Option.applyBulkhead)
 	b := &Bulkhead{reporter: c.tel.Reporter("bulkhead")}
 	b.g.limit.Store(int64(max))
 	b.g.maxQueue, b.g.maxWait = c.maxQueue, c.maxWait

@@ -215,12 +215,9 @@ func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 		"bulwark/bulkhead: AIMD: backoff must be in [0.5, 1), got 1":        func() { bulkhead.AIMD(1, time.Second) },
 		"bulwark/bulkhead: AIMD: slow must be > 0, got 0s":                  func() { bulkhead.AIMD(0.9, 0) },
 		"bulwark/bulkhead: Gradient2: tolerance must be in [1, 2], got 0.5": func() { bulkhead.Gradient2(0.5) },
-		"bulwark/bulkhead: New: adaptive options apply to NewAdaptive only": func() {
-			bulkhead.New(1, bulkhead.WithSampleWindow(time.Second))
-		},
-		"bulwark/bulkhead: WithName: name must not be empty":            func() { bulkhead.WithName("") },
-		"bulwark/bulkhead: WithMeterProvider: provider must not be nil": func() { bulkhead.WithMeterProvider(nil) },
-		"bulwark/bulkhead: WithObserver: observer must not be nil":      func() { bulkhead.WithObserver(nil) },
+		"bulwark/bulkhead: WithName: name must not be empty":                func() { bulkhead.WithName("") },
+		"bulwark/bulkhead: WithMeterProvider: provider must not be nil":     func() { bulkhead.WithMeterProvider(nil) },
+		"bulwark/bulkhead: WithObserver: observer must not be nil":          func() { bulkhead.WithObserver(nil) },
 	}
 	for msg, f := range cases {
 		assert.PanicsWithValue(t, msg, f)

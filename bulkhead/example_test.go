@@ -57,3 +57,14 @@ func Example_insideAnAbandoningTimeout() {
 	// true
 	// true
 }
+
+// The options of a fixed bulkhead serve an adaptive one as well; those of
+// an adaptive limit only NewAdaptive takes, so that
+// bulkhead.New(64, bulkhead.WithLimits(1, 64)) does not compile.
+func ExampleOption() {
+	name, queue := bulkhead.WithName("inventory"), bulkhead.WithMaxQueue(8)
+	fixed := bulkhead.New(64, name, queue)
+	adaptive := bulkhead.NewAdaptive(bulkhead.Vegas(), name, queue, bulkhead.WithLimits(1, 64))
+	fmt.Println(fixed.Snapshot().Limit, adaptive.Limit())
+	// Output: 64 20
+}

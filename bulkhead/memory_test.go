@@ -25,7 +25,11 @@ var kinds = []struct {
 }{
 	{"Bulkhead", func(opts ...bulkhead.Option) bulwark.Policy { return used(bulkhead.New(1, opts...)) }, 1536, 3584},
 	{"Adaptive", func(opts ...bulkhead.Option) bulwark.Policy {
-		return used(bulkhead.NewAdaptive(bulkhead.Vegas(), append(opts, bulkhead.WithInitialLimit(1))...))
+		aopts := []bulkhead.AdaptiveOption{bulkhead.WithInitialLimit(1)}
+		for _, o := range opts {
+			aopts = append(aopts, o)
+		}
+		return used(bulkhead.NewAdaptive(bulkhead.Vegas(), aopts...))
 	}, 2048, 4096},
 }
 

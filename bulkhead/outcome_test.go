@@ -143,15 +143,7 @@ func TestLearnersTakeWithFailureIfAndWithIgnoreIf(t *testing.T) {
 	})
 }
 
-func TestOutcomeOptionsAreCheckedAndApplyToLearnersOnly(t *testing.T) {
+func TestOutcomeOptionsAreChecked(t *testing.T) {
 	assert.PanicsWithValue(t, "bulwark/bulkhead: WithFailureIf: predicate must not be nil", func() { bulkhead.WithFailureIf(nil) })
 	assert.PanicsWithValue(t, "bulwark/bulkhead: WithIgnoreIf: predicate must not be nil", func() { bulkhead.WithIgnoreIf(nil) })
-	for _, o := range []bulkhead.Option{
-		bulkhead.WithFailureIf(func(error) bool { return true }),
-		bulkhead.WithIgnoreIf(func(error) bool { return true }),
-	} {
-		assert.PanicsWithValue(t, "bulwark/bulkhead: New: adaptive options apply to NewAdaptive only",
-			func() { bulkhead.New(1, o) }, "a fixed bulkhead learns nothing")
-		assert.NotPanics(t, func() { bulkhead.NewAdaptive(bulkhead.Vegas(), o) })
-	}
 }
