@@ -84,8 +84,8 @@
 // and a timeout are what shrink a limit; a 404 marked bulwark.Permanent is
 // an answer, and an open breaker or a full bulkhead inside is no word from
 // the dependency at all. A panic is re-raised unchanged after the permit
-// is returned. The fixed [Bulkhead] learns nothing and rejects these
-// options.
+// is returned. The fixed [Bulkhead] learns nothing: these options are
+// AdaptiveOptions, which New does not take (the program does not compile).
 //
 // # Zero values
 //

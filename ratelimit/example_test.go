@@ -49,3 +49,19 @@ func ExampleNewKeyed() {
 	fmt.Println(call("ann") == nil, call("ann") == nil, call("bob") == nil)
 	// Output: true false true
 }
+
+// The options every limiter takes serve all three constructors; a token
+// bucket's wait serves both token buckets, and the key bounds only the
+// keyed limiter: ratelimit.NewSlidingWindow(100, time.Minute,
+// ratelimit.WithMaxWait(time.Second)) does not compile.
+func ExampleWindowOption() {
+	name := ratelimit.WithName("api")
+	wait := ratelimit.WithMaxWait(50 * time.Millisecond)
+	perUser := func(ctx context.Context) string { user, _ := ctx.Value(userKey{}).(string); return user }
+
+	bucket := ratelimit.New(100, 10, name, wait)
+	keyed := ratelimit.NewKeyed(10, 1, perUser, name, wait, ratelimit.WithMaxKeys(1000))
+	window := ratelimit.NewSlidingWindow(6000, time.Minute, name)
+	fmt.Println(bucket.Snapshot().Burst, keyed.Snapshot().Burst, window.Snapshot().N)
+	// Output: 10 1 6000
+}

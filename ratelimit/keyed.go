@@ -68,12 +68,12 @@ const (
 // remembers WithMaxKeys keys (10000 by default) and forgets a key idle for
 // WithIdleExpiry (10 minutes). It panics if limit is negative or NaN, burst
 // < 1 with a finite limit, or key is nil.
-func NewKeyed(limit rate.Limit, burst int, key func(ctx context.Context) string, opts ...Option) *Keyed {
+func NewKeyed(limit rate.Limit, burst int, key func(ctx context.Context) string, opts ...KeyedOption) *Keyed {
 	checkLimit("NewKeyed", limit, burst)
 	if key == nil {
 		panicf("NewKeyed", "key function must not be nil")
 	}
-	c := newConfig("keyed", opts)
+	c := newConfig(opts, KeyedOption.applyKeyed)
 	if c.maxKeys == 0 {
 		c.maxKeys = defaultMaxKeys
 	}

@@ -110,7 +110,7 @@ func checkLimit(option string, limit rate.Limit, burst int) {
 // or NaN, or burst < 1 with a finite limit.
 func New(limit rate.Limit, burst int, opts ...Option) *Limiter {
 	checkLimit("New", limit, burst)
-	c := newConfig("bucket", opts)
+	c := newConfig(opts, Option.applyBucket)
 	l := &Limiter{
 		epoch:    time.Now(),
 		maxWait:  c.maxWait,

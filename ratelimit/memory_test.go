@@ -33,18 +33,18 @@ func TestLimitersAreSmallAndCollected(t *testing.T) {
 	t.Logf("ratelimit.Keyed, no keys: %.0f bytes per instance", per)
 	assert.Less(t, per, 4096.0)
 
-	for name, opts := range map[string][]ratelimit.Option{
-		"global provider": nil,
-		"SDK provider":    {ratelimit.WithMeterProvider(m)},
+	for name, mp := range map[string]ratelimit.WindowOption{
+		"global provider": nil, // a nil option is ignored
+		"SDK provider":    ratelimit.WithMeterProvider(m),
 	} {
-		assert.True(t, otest.Collected(func() *ratelimit.Limiter { return ratelimit.New(1, 1, opts...) },
+		assert.True(t, otest.Collected(func() *ratelimit.Limiter { return ratelimit.New(1, 1, mp) },
 			func(l *ratelimit.Limiter) { run(l) }), "Limiter, %s", name)
 		assert.True(t, otest.Collected(func() *ratelimit.Limiter {
-			return ratelimit.New(1, 1, append(opts, ratelimit.WithMaxWait(time.Second))...)
+			return ratelimit.New(1, 1, mp, ratelimit.WithMaxWait(time.Second))
 		}, func(l *ratelimit.Limiter) { run(l) }), "waiting Limiter, %s", name)
-		assert.True(t, otest.Collected(func() *ratelimit.SlidingWindow { return ratelimit.NewSlidingWindow(1, time.Second, opts...) },
+		assert.True(t, otest.Collected(func() *ratelimit.SlidingWindow { return ratelimit.NewSlidingWindow(1, time.Second, mp) },
 			func(s *ratelimit.SlidingWindow) { run(s) }), "SlidingWindow, %s", name)
-		assert.True(t, otest.Collected(func() *ratelimit.Keyed { return ratelimit.NewKeyed(1, 1, tenant, opts...) },
+		assert.True(t, otest.Collected(func() *ratelimit.Keyed { return ratelimit.NewKeyed(1, 1, tenant, mp) },
 			func(k *ratelimit.Keyed) { run(k) }), "Keyed, %s", name)
 	}
 }

@@ -165,18 +165,12 @@ func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 		"bulwark/ratelimit: NewKeyed: key function must not be nil":                   func() { ratelimit.NewKeyed(10, 1, nil) },
 		"bulwark/ratelimit: NewSlidingWindow: n must be >= 1, got 0":                  func() { ratelimit.NewSlidingWindow(0, time.Second) },
 		"bulwark/ratelimit: NewSlidingWindow: window must be > 0, got -1s":            func() { ratelimit.NewSlidingWindow(1, -time.Second) },
-		"bulwark/ratelimit: NewSlidingWindow: WithMaxWait applies to token buckets only": func() {
-			ratelimit.NewSlidingWindow(1, time.Second, ratelimit.WithMaxWait(time.Second))
-		},
-		"bulwark/ratelimit: New: WithMaxKeys and WithIdleExpiry apply to keyed limiters only": func() {
-			ratelimit.New(1, 1, ratelimit.WithMaxKeys(5))
-		},
-		"bulwark/ratelimit: WithMaxWait: duration must be > 0, got 0s":     func() { ratelimit.WithMaxWait(0) },
-		"bulwark/ratelimit: WithMaxKeys: n must be >= 1, got 0":            func() { ratelimit.WithMaxKeys(0) },
-		"bulwark/ratelimit: WithIdleExpiry: duration must be > 0, got -1s": func() { ratelimit.WithIdleExpiry(-time.Second) },
-		"bulwark/ratelimit: WithName: name must not be empty":              func() { ratelimit.WithName("") },
-		"bulwark/ratelimit: WithMeterProvider: provider must not be nil":   func() { ratelimit.WithMeterProvider(nil) },
-		"bulwark/ratelimit: WithObserver: observer must not be nil":        func() { ratelimit.WithObserver(nil) },
+		"bulwark/ratelimit: WithMaxWait: duration must be > 0, got 0s":                func() { ratelimit.WithMaxWait(0) },
+		"bulwark/ratelimit: WithMaxKeys: n must be >= 1, got 0":                       func() { ratelimit.WithMaxKeys(0) },
+		"bulwark/ratelimit: WithIdleExpiry: duration must be > 0, got -1s":            func() { ratelimit.WithIdleExpiry(-time.Second) },
+		"bulwark/ratelimit: WithName: name must not be empty":                         func() { ratelimit.WithName("") },
+		"bulwark/ratelimit: WithMeterProvider: provider must not be nil":              func() { ratelimit.WithMeterProvider(nil) },
+		"bulwark/ratelimit: WithObserver: observer must not be nil":                   func() { ratelimit.WithObserver(nil) },
 	}
 	for msg, f := range cases {
 		assert.PanicsWithValue(t, msg, f)

@@ -44,19 +44,15 @@ type SlidingWindow struct {
 var _ bulwark.Stage = (*SlidingWindow)(nil)
 
 // NewSlidingWindow returns a limiter of about n calls per window. It
-// panics if n < 1 or window <= 0, or if given WithMaxWait, WithMaxKeys or
-// WithIdleExpiry.
-func NewSlidingWindow(n int, window time.Duration, opts ...Option) *SlidingWindow {
+// panics if n < 1 or window <= 0.
+func NewSlidingWindow(n int, window time.Duration, opts ...WindowOption) *SlidingWindow {
 	if n < 1 {
 		panicf("NewSlidingWindow", "n must be >= 1, got %d", n)
 	}
 	if window <= 0 {
 		panicf("NewSlidingWindow", "window must be > 0, got %v", window)
 	}
-	c := newConfig("sliding", opts)
-	if c.maxWait != 0 {
-		panicf("NewSlidingWindow", "WithMaxWait applies to token buckets only")
-	}
+	c := newConfig(opts, WindowOption.applyWindow)
 	s := &SlidingWindow{n: n, window: window, epoch: time.Now(),
 		reporter: c.tel.Reporter("ratelimit")}
 	s.win.Init(window, 2)
