@@ -80,6 +80,20 @@
 // holds nothing but the timer of a wait, which is stopped. The zero Retry
 // works as New() with no options.
 //
+// # Counts
+//
+// A Retry counts, on its failure paths only, the retries it makes, the
+// calls it gives up on (those that end in an ExhaustedError, for any
+// reason, a spent budget included) and the retries its budget refuses.
+// [Retry.Snapshot] returns them with the budget's level; [Retry.Status]
+// returns them in the shape every bulwark policy shares (bulwark.Status:
+// Failures, the calls given up on; Retries; Tokens). The calls given up on
+// are also the bulwark.calls series with outcome "failure", the only one a
+// Retry exports. A success, and an error returned without retrying (a
+// permanent one, the caller's cancellation, a rejection without a hint),
+// are not counted, so that the success path costs nothing more. Every
+// zero Retry counts its own calls.
+//
 // # Events
 //
 // Each scheduled retry is reported as bulwark.EventRetry (Attempt: the

@@ -13,18 +13,36 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
+// A Retry's bytes, at GOMAXPROCS 2: most of them are its bulwark.calls
+// registration, which an SDK's meter makes larger; its striped counts are
+// allocated when it first retries.
 func TestBytesPerRetry(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	plain := otest.HeapPerInstance(2000, func() *retry.Retry {
+	measure := func(build func() *retry.Retry) float64 {
+		testutil.Settle()
+		return otest.HeapPerInstance(2000, build)
+	}
+	plain := measure(func() *retry.Retry {
 		r := retry.New()
 		_ = r.Execute(context.Background(), testutil.Nop)
 		return r
 	})
+	failed := measure(func() *retry.Retry {
+		r := retry.New(retry.WithDelay(0))
+		_ = r.Execute(context.Background(), testutil.Fail)
+		return r
+	})
 	b := budget.NewToken(10, 0.1)
-	withBudget := otest.HeapPerInstance(2000, func() *retry.Retry { return retry.New(retry.WithBudget(b)) })
-	t.Logf("a retry: %.0f bytes; with a budget: %.0f bytes (the budget itself shared)", plain, withBudget)
-	assert.LessOrEqual(t, plain, 768.0)
-	assert.LessOrEqual(t, withBudget, 768.0)
+	withBudget := measure(func() *retry.Retry { return retry.New(retry.WithBudget(b)) })
+	m := otest.NewMeter()
+	sdk := measure(func() *retry.Retry { return retry.New(retry.WithMeterProvider(m)) })
+	t.Logf("a retry: %.0f bytes; once it has retried (its counts): %.0f bytes; with a budget: %.0f bytes (the budget itself shared); with an SDK meter: %.0f bytes",
+		plain, failed, withBudget, sdk)
+	assert.LessOrEqual(t, plain, 1152.0)
+	assert.LessOrEqual(t, failed, 1536.0)
+	assert.LessOrEqual(t, withBudget, 1152.0)
+	assert.LessOrEqual(t, sdk, 2560.0)
+	runtime.KeepAlive(m)
 }
 
 func TestDroppedRetriesAreCollected(t *testing.T) {

@@ -13,6 +13,9 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/internal/core"
+	"github.com/bulwark-go/bulwark/internal/counter"
+	"github.com/bulwark-go/bulwark/internal/observe"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -73,12 +76,27 @@ type Retry struct {
 	share       *budget.Share // nil without a budget
 	random      func() float64
 	reporter    core.Reporter
+	name        string
+	// counts holds the retries, the exhaustions and the budget's refusals
+	// (slotRetries ...), added on the failure paths only: striped, since a
+	// failing dependency makes them as hot as the calls.
+	counts counter.Striped
 }
+
+// The slots of Retry.counts.
+const (
+	slotRetries = iota
+	slotExhausted
+	slotRefused
+)
 
 // defaultRetry runs the calls of the zero Retry.
 var defaultRetry = sync.OnceValue(func() *Retry { return New() })
 
-var _ bulwark.Stage = (*Retry)(nil)
+var (
+	_ bulwark.Stage       = (*Retry)(nil)
+	_ bulwark.Inspectable = (*Retry)(nil)
+)
 
 // Option configures a Retry.
 type Option interface{ apply(*config) }
@@ -290,10 +308,12 @@ func New(opts ...Option) *Retry {
 		budget:      c.budget,
 		random:      c.random,
 		reporter:    c.tel.Reporter("retry"),
+		name:        c.tel.Name,
 	}
 	if c.budget != nil {
 		r.share = budget.NewShare(c.budget)
 	}
+	observe.Calls(r.reporter, r, func(r *Retry, _ outcome.Outcome) int64 { return r.counts.LoadAt(slotExhausted) }, outcome.Failure)
 	return r
 }
 
@@ -306,12 +326,12 @@ func (r *Retry) Execute(ctx context.Context, fn func(context.Context) error) err
 	if fn == nil {
 		return bulwark.ErrNilFunc
 	}
-	return r.execute(ctx, bulwark.Next{}, fn)
+	return r.execute(ctx, bulwark.Next{}, fn, &r.counts)
 }
 
 // ExecuteStage implements bulwark.Stage.
 func (r *Retry) ExecuteStage(ctx context.Context, next bulwark.Next) error {
-	return r.execute(ctx, next, nil)
+	return r.execute(ctx, next, nil, &r.counts)
 }
 
 // run makes one attempt: fn when Execute was given it, else the rest of the
@@ -323,9 +343,11 @@ func run(ctx context.Context, next bulwark.Next, fn func(context.Context) error)
 	return next.Run(ctx)
 }
 
-func (r *Retry) execute(ctx context.Context, next bulwark.Next, fn func(context.Context) error) error {
+// execute runs the call under r's configuration and counts it in counts,
+// which is not r's own for the zero Retry.
+func (r *Retry) execute(ctx context.Context, next bulwark.Next, fn func(context.Context) error, counts *counter.Striped) error {
 	if r.attempts == 0 {
-		return defaultRetry().execute(ctx, next, fn)
+		return defaultRetry().execute(ctx, next, fn, counts)
 	}
 	// The attempts run under the context Begin returns, through which
 	// policies inside that share the budget see the call recorded.
@@ -349,11 +371,11 @@ func (r *Retry) execute(ctx context.Context, next bulwark.Next, fn func(context.
 		}
 		return nil
 	}
-	return r.retry(ctx, next, fn, err, start, records)
+	return r.retry(ctx, next, fn, err, start, records, counts)
 }
 
 // retry runs the attempts after the first, which failed with err.
-func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Context) error, err error, start time.Time, records bool) error {
+func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Context) error, err error, start time.Time, records bool, counts *counter.Striped) error {
 	var prevDelay time.Duration
 	attemptStart := start
 	done := ctx.Done()
@@ -372,20 +394,23 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 			r.budget.RecordAttempt(false)
 		}
 		if attempt >= r.attempts {
-			return r.exhausted(ctx, next, attempt, ReasonMaxAttempts, 0, err)
+			return r.exhausted(ctx, next, counts, attempt, ReasonMaxAttempts, 0, err)
 		}
 		delay := r.delay(attempt, prevDelay, err, hint, hinted)
 		if !start.IsZero() {
 			if reason := r.misfit(ctx, start, attemptStart, delay, hinted); reason != "" {
-				return r.exhausted(ctx, next, attempt, reason, delay, err)
+				return r.exhausted(ctx, next, counts, attempt, reason, delay, err)
 			}
 		}
 		if r.budget != nil && !r.budget.TryRetry() {
+			counts.AddAt(slotRefused, 1)
+			counts.AddAt(slotExhausted, 1)
 			if r.reporter.Listening(ctx, next) {
 				r.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: attempt, Err: err})
 			}
 			return &ExhaustedError{Attempts: attempt, Reason: ReasonBudget, Err: err}
 		}
+		counts.AddAt(slotRetries, 1)
 		if r.reporter.Listening(ctx, next) {
 			r.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRetry, Attempt: attempt + 1, Delay: delay, Err: err})
 		}
@@ -496,7 +521,8 @@ func (r *Retry) delay(n int, prev time.Duration, err error, hint time.Duration, 
 // exhausted reports giving up and returns the error for it. delay is the
 // wait that did not fit the time left (the dependency's hint under
 // ReasonRetryAfter), 0 when attempts ran out.
-func (r *Retry) exhausted(ctx context.Context, next bulwark.Next, attempts int, reason string, delay time.Duration, err error) error {
+func (r *Retry) exhausted(ctx context.Context, next bulwark.Next, counts *counter.Striped, attempts int, reason string, delay time.Duration, err error) error {
+	counts.AddAt(slotExhausted, 1)
 	if r.reporter.Listening(ctx, next) {
 		r.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventExhausted, Attempt: attempts, Delay: delay, Reason: reason, Err: err})
 	}
