@@ -83,6 +83,20 @@
 // The zero Hedge works as New() with no options. A Hedge is safe for
 // concurrent use.
 //
+// # Counts
+//
+// A Hedge counts, beyond the common path of a primary that answers in
+// time, the hedges it launches, the calls whose every attempt that reached
+// the dependency failed (the calls that return the dependency's failures)
+// and the hedges its budget refuses. [Hedge.Snapshot] returns them with
+// the budget's level; [Hedge.Status] returns them in the shape every
+// bulwark policy shares (bulwark.Status: Failures; Hedges; Tokens). The
+// failed calls are also the bulwark.calls series with outcome "failure",
+// the only one a Hedge exports. A call decided by a success, a
+// bulwark.Permanent answer or the caller's cancellation is not counted,
+// nor one whose attempts were all rejected by a policy inside. Every zero
+// Hedge counts its own calls.
+//
 // # Events
 //
 // Each hedge launched is reported as bulwark.EventHedge (Attempt: its

@@ -13,6 +13,8 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/internal/core"
+	"github.com/bulwark-go/bulwark/internal/counter"
+	"github.com/bulwark-go/bulwark/internal/observe"
 	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
@@ -32,10 +34,25 @@ type Hedge struct {
 	budget    budget.Budget
 	share     *budget.Share // nil without a budget
 	reporter  core.Reporter
+	name      string
 	timers    sync.Pool // *hedgeTimer
+	// counts holds the hedges launched, the calls that failed and the
+	// budget's refusals (slotHedges ...), added beyond the common path of
+	// a primary that answers in time only.
+	counts counter.Striped
 }
 
-var _ bulwark.Stage = (*Hedge)(nil)
+// The slots of Hedge.counts.
+const (
+	slotHedges = iota
+	slotFailures
+	slotRefused
+)
+
+var (
+	_ bulwark.Stage       = (*Hedge)(nil)
+	_ bulwark.Inspectable = (*Hedge)(nil)
+)
 
 // defaultHedge runs the calls of the zero Hedge.
 var defaultHedge = sync.OnceValue(func() *Hedge { return New() })
@@ -178,6 +195,7 @@ func New(opts ...Option) *Hedge {
 		rules:     c.rules,
 		budget:    c.budget,
 		reporter:  c.tel.Reporter("hedge"),
+		name:      c.tel.Name,
 	}
 	if c.budget != nil {
 		h.share = budget.NewShare(c.budget)
@@ -185,6 +203,7 @@ func New(opts ...Option) *Hedge {
 	if c.quantile > 0 {
 		h.latency = newLatency(c.quantile, c.window, c.floor)
 	}
+	observe.Calls(h.reporter, h, func(h *Hedge, _ outcome.Outcome) int64 { return h.counts.LoadAt(slotFailures) }, outcome.Failure)
 	return h
 }
 
@@ -211,15 +230,17 @@ func (h *Hedge) Execute(ctx context.Context, fn func(context.Context) error) err
 // ExecuteStage implements bulwark.Stage.
 func (h *Hedge) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 	if h.maxHedges == 0 {
-		// New()'s configuration, with the zero Hedge's own timers: a
-		// timer is not shared with other zero Hedges.
-		return defaultHedge().execute(ctx, next, &h.timers)
+		// New()'s configuration, with the zero Hedge's own timers and
+		// counts: they are not shared with other zero Hedges.
+		return defaultHedge().execute(ctx, next, h)
 	}
-	return h.execute(ctx, next, &h.timers)
+	return h.execute(ctx, next, h)
 }
 
-func (h *Hedge) execute(ctx context.Context, next bulwark.Next, timers *sync.Pool) error {
-	c := &call{h: h, ctx: ctx, next: next, delay: h.Delay()}
+// execute runs the call under h's configuration, with the timers and the
+// counts of owner, which is not h for the zero Hedge.
+func (h *Hedge) execute(ctx context.Context, next bulwark.Next, owner *Hedge) error {
+	c := &call{h: h, owner: owner, ctx: ctx, next: next, delay: h.Delay()}
 	c.primary.parent = ctx
 	if h.share != nil && !h.share.Recorded(ctx) {
 		// The outermost policy drawing from the budget: the attempts'
@@ -232,7 +253,7 @@ func (h *Hedge) execute(ctx context.Context, next bulwark.Next, timers *sync.Poo
 	if h.latency != nil {
 		start = time.Now()
 	}
-	ht := arm(timers, c)
+	ht := arm(&owner.timers, c)
 	// A primary that panics (or calls runtime.Goexit) must not leave the
 	// timer armed nor a hedge running: the deferred abort stops the one,
 	// cancels and awaits the others, then raises the call's first panic
@@ -279,7 +300,8 @@ func arm(pool *sync.Pool, c *call) *hedgeTimer {
 
 // call is one Execute with hedges.
 type call struct {
-	h       *Hedge
+	h       *Hedge // the configuration
+	owner   *Hedge // whose timers and counts the call uses
 	ctx     context.Context
 	next    bulwark.Next
 	delay   time.Duration
@@ -494,8 +516,11 @@ func (c *call) launch() {
 		}
 	}()
 	allowed := c.h.budget == nil || c.h.budget.TryRetry()
-	if !allowed && c.h.reporter.Listening(c.ctx, c.next) {
-		c.h.reporter.Report(c.ctx, c.next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: n})
+	if !allowed {
+		c.owner.counts.AddAt(slotRefused, 1)
+		if c.h.reporter.Listening(c.ctx, c.next) {
+			c.h.reporter.Report(c.ctx, c.next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: n})
+		}
 	}
 	c.mu.Lock()
 	done = true
@@ -518,6 +543,7 @@ func (c *call) launch() {
 		x.timer = time.AfterFunc(c.delay, c.onTimer)
 	}
 	c.mu.Unlock()
+	c.owner.counts.AddAt(slotHedges, 1)
 	go c.runHedge(a, n) // it inherits the running slot
 }
 
@@ -597,7 +623,11 @@ func (c *call) settleLocked() {
 		return
 	}
 	if !c.decided {
-		c.decideLocked(c.failureLocked())
+		err, failed := c.failureLocked()
+		if failed {
+			c.owner.counts.AddAt(slotFailures, 1)
+		}
+		c.decideLocked(err)
 	}
 	if c.done != nil {
 		close(c.done)
@@ -608,8 +638,9 @@ func (c *call) settleLocked() {
 // failureLocked returns the result of a call whose attempts all failed:
 // the dependency's failures joined, or the rejections when there is no
 // failure, so that a policy outside sees a failure and not a rejection
-// when the dependency was asked. It requires c.mu held.
-func (c *call) failureLocked() error {
+// when the dependency was asked; failed reports which. It requires c.mu
+// held.
+func (c *call) failureLocked() (err error, failed bool) {
 	var failures []error
 	errs := c.xLocked().errs
 	for _, err := range errs {
@@ -617,13 +648,14 @@ func (c *call) failureLocked() error {
 			failures = append(failures, err)
 		}
 	}
-	if len(failures) == 0 {
+	failed = len(failures) > 0
+	if !failed {
 		failures = errs
 	}
 	if len(failures) == 1 {
-		return failures[0]
+		return failures[0], failed
 	}
-	return errors.Join(failures...)
+	return errors.Join(failures...), failed
 }
 
 // decideLocked settles the call's result and cancels the attempts still
