@@ -39,9 +39,20 @@
 // carried back to the caller while it waits; see WithAbandon for one that
 // comes later.
 //
-// # Events
+// # Counts and events
 //
-// The Timeout reports bulwark.EventTimeout, with Delay set to the duration
-// that elapsed and Err to the returned error, each time its own deadline
-// fires (counter bulwark.events, span event "bulwark.timeout").
+// A Timeout counts the calls whose own deadline fired, abandoned or not:
+// [Timeout.Status] returns them as Failures, in the shape every bulwark
+// policy shares, and they are the bulwark.calls series with outcome
+// "failure", the only one a Timeout exports. The calls that finish in
+// time, whatever they return, and those ended by the caller's cancellation
+// or earlier deadline are not counted, so that the success path costs no
+// more than its context.
+//
+// Each time its own deadline fires, the Timeout reports
+// bulwark.EventTimeout, with Delay set to the call's timeout (the duration
+// after which the deadline fired) and Err to the returned error (counter
+// bulwark.events, span event "bulwark.timeout"). The event is built only
+// when something listens, so a timeout without an SDK, a recording span
+// or an observer allocates nothing for it.
 package timeout
