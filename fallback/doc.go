@@ -50,9 +50,20 @@
 // that the fallback function receives. A panic in the fallback function
 // itself always propagates.
 //
-// # Events
+// # Counts and events
 //
-// The Fallback reports bulwark.EventFallback, with Err set to the error it
-// handled, each time the fallback function runs (counter bulwark.events,
-// span event "bulwark.fallback").
+// A Fallback counts the failed calls whose outcome its function replaced,
+// whatever the error was (a rejection, a timeout, a recovered panic) and
+// whatever the function returned: [Fallback.Status] returns them as
+// Failures, in the shape every bulwark policy shares, and they are the
+// bulwark.calls series with outcome "failure", the only one a Fallback
+// exports. The calls that succeed, the errors WithHandleIf turns down and
+// the caller's cancellation are not counted, so that the success path
+// stays free.
+//
+// Each time the fallback function runs, the Fallback reports
+// bulwark.EventFallback with Err set to the error it handled (counter
+// bulwark.events, span event "bulwark.fallback"). The event is built only
+// when something listens, so falling back without an SDK, a recording
+// span or an observer allocates nothing.
 package fallback

@@ -7,6 +7,9 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/core"
+	"github.com/bulwark-go/bulwark/internal/counter"
+	"github.com/bulwark-go/bulwark/internal/observe"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -20,9 +23,16 @@ type Fallback struct {
 	handles  func(error) bool
 	recover  bool
 	reporter core.Reporter
+	name     string
+	// fallbacks counts the errors handled: striped, since with the
+	// dependency down every call falls back.
+	fallbacks counter.Striped
 }
 
-var _ bulwark.Stage = (*Fallback)(nil)
+var (
+	_ bulwark.Stage       = (*Fallback)(nil)
+	_ bulwark.Inspectable = (*Fallback)(nil)
+)
 
 // PanicError is the error a panic in the protected function becomes when
 // the Fallback was built with WithRecover. The fallback function receives
@@ -109,12 +119,27 @@ func New(fn func(ctx context.Context, err error) error, opts ...Option) *Fallbac
 			o.apply(&c)
 		}
 	}
-	return &Fallback{
+	f := &Fallback{
 		fn:       fn,
 		handles:  c.handles,
 		recover:  c.recover,
 		reporter: c.tel.Reporter("fallback"),
+		name:     c.tel.Name,
 	}
+	observe.Calls(f.reporter, f, func(f *Fallback, _ outcome.Outcome) int64 { return f.fallbacks.Load() }, outcome.Failure)
+	return f
+}
+
+// Status returns the fallback's state in the shape every policy shares:
+// Kind "fallback", its Name, and Failures the failed calls whose outcome
+// the fallback function replaced (each EventFallback, whatever the error
+// and whatever the function returned; the bulwark.calls series with
+// outcome "failure"). A Fallback has no state, and does not count the
+// calls that succeed or the errors it passes on, so that its success path
+// stays free: the other fields are 0. It takes no lock and allocates
+// nothing.
+func (f *Fallback) Status() bulwark.Status {
+	return bulwark.Status{Kind: "fallback", Name: f.name, Failures: f.fallbacks.Load()}
 }
 
 // Execute runs fn and, if it fails with an error the Fallback handles, the
@@ -163,6 +188,7 @@ func runRecovering(ctx context.Context, next bulwark.Next) (err error) {
 }
 
 func (f *Fallback) fall(ctx context.Context, next bulwark.Next, err error) error {
+	f.fallbacks.Add(1)
 	if f.reporter.Listening(ctx, next) {
 		f.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventFallback, Err: err})
 	}
