@@ -47,7 +47,10 @@
 // By default a call over the limit is rejected at once, as failsafe-go and
 // Polly do, with an error that matches [ErrLimited] and bulwark.ErrRejected
 // and carries the time until a token is available: a caller that sleeps
-// exactly that long and nothing else took the token is admitted.
+// exactly that long and nothing else took the token is admitted. A
+// rejection allocates nothing: its error holds the limiter (or the key's
+// entry) and reads the hint from it when asked, so that read at once it
+// is the wait the rejection saw, and read later the time left from then.
 // [WithMaxWait] lets a call wait for its token instead, up to a bound and
 // never past the caller's deadline; a rejected call takes nothing, so
 // rejections never push the bucket into debt. A wait the caller cancels

@@ -49,6 +49,7 @@ type keyEntry struct {
 	state      int64 // the key's bucket, as rule.take reads it
 	last       int64 // last use, ns since the limiter's epoch
 	prev, next *keyEntry
+	k          *Keyed // for the hint of the key's rejections
 }
 
 const (
@@ -119,9 +120,14 @@ func (k *Keyed) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 		s.mu.Unlock()
 		hint := k.rule.hintFor(wait)
 		k.rejected.Add(1)
-		err := rejection(hint)
+		err := ErrLimited
+		if hint > 0 {
+			err = limitedError[*keyEntry]{e}
+		}
 		// Counted per limiter, never per key: key values are unbounded.
-		k.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Delay: hint, Err: err})
+		if k.reporter.Listening(ctx, next) {
+			k.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Delay: hint, Err: err})
+		}
 		return err
 	}
 	e.state = n
@@ -135,6 +141,27 @@ func (k *Keyed) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 		return err
 	}
 	return next.Run(ctx)
+}
+
+// retryAfter is the hint of the rejections of e's key: the wait of a call
+// for the key that came now, 0 if its token is there or the key was
+// forgotten (its next call finds a full bucket).
+func (e *keyEntry) retryAfter() time.Duration {
+	k := e.k
+	now := max(int64(time.Since(k.epoch)), 0)
+	s := &k.shards[k.shard(e.key)]
+	s.mu.Lock()
+	cur := s.keys[e.key]
+	var state int64
+	if cur != nil {
+		state = cur.state
+	}
+	s.mu.Unlock()
+	if cur == nil {
+		return 0
+	}
+	_, wait := k.rule.take(state, now)
+	return max(k.rule.hintFor(wait), 0)
 }
 
 // shard returns the index of key's lock.
@@ -178,7 +205,7 @@ func (k *Keyed) lookup(key string, now int64) (*keyEntry, *keyShard) {
 	if s.keys == nil {
 		s.keys = make(map[string]*keyEntry)
 	}
-	e := &keyEntry{key: key, state: k.rule.full(now), last: now}
+	e := &keyEntry{key: key, state: k.rule.full(now), last: now, k: k}
 	s.keys[key] = e
 	s.pushFrontLocked(e)
 	return e, s

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -13,54 +12,6 @@ import (
 	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
 	"golang.org/x/time/rate"
-)
-
-// ErrLimited is matched, with errors.Is, by every rejection of a rate
-// limiter, and matches bulwark.ErrRejected. A rejection also carries the
-// time until a token is available, for bulwark.RetryAfter.
-var ErrLimited error = limited{}
-
-// limited is ErrLimited: a rejection with no hint (a limit of zero).
-type limited struct{}
-
-func (limited) Error() string   { return "bulwark/ratelimit: rate limited" }
-func (limited) Is(t error) bool { return t == bulwark.ErrRejected }
-
-// limitedError is a rejection that knows when a token will be there.
-type limitedError struct{ after time.Duration }
-
-func (e *limitedError) Error() string {
-	return fmt.Sprintf("bulwark/ratelimit: rate limited, retry in %v", e.after)
-}
-func (e *limitedError) Is(t error) bool           { return t == ErrLimited || t == bulwark.ErrRejected }
-func (e *limitedError) RetryAfter() time.Duration { return e.after }
-
-// rejection is the error of a call rejected with the given hint (0: none).
-func rejection(hint time.Duration) error {
-	if hint > 0 {
-		return &limitedError{after: hint}
-	}
-	return ErrLimited
-}
-
-// ErrZeroValue is matched, with errors.Is, by the error the zero value of
-// Limiter, SlidingWindow or Keyed returns from Execute: it has no limit to
-// apply. It does not match bulwark.ErrRejected: it is a mistake in the
-// program, not a verdict on the call.
-var ErrZeroValue = errors.New("bulwark/ratelimit: a zero limiter has no limit; build it with New, NewSlidingWindow or NewKeyed")
-
-// zeroError names the zero type that was used.
-type zeroError struct{ typ, ctor string }
-
-func (e *zeroError) Error() string {
-	return "bulwark/ratelimit: a zero ratelimit." + e.typ + " has no limit; build it with ratelimit." + e.ctor
-}
-func (e *zeroError) Is(t error) bool { return t == ErrZeroValue }
-
-var (
-	errZeroLimiter error = &zeroError{"Limiter", "New"}
-	errZeroWindow  error = &zeroError{"SlidingWindow", "NewSlidingWindow"}
-	errZeroKeyed   error = &zeroError{"Keyed", "NewKeyed"}
 )
 
 // Limiter is a token bucket: limit tokens a second, up to burst at once;
@@ -217,9 +168,32 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 func (l *Limiter) reject(ctx context.Context, next bulwark.Next, hint time.Duration) error {
 	l.rejected.Add(1)
-	err := rejection(hint)
-	l.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Delay: hint, Err: err})
+	err := ErrLimited
+	if hint > 0 {
+		err = limitedError[*Limiter]{l}
+	}
+	if l.reporter.Listening(ctx, next) {
+		l.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Delay: hint, Err: err})
+	}
 	return err
+}
+
+// retryAfter is the hint of the limiter's rejections: the wait of a call
+// that came now, or 0 once a token is there.
+func (l *Limiter) retryAfter() time.Duration {
+	b := l.b.Load()
+	for {
+		if b.kind == unlimited {
+			return 0
+		}
+		s := b.state.Load()
+		if s == sealed {
+			b = b.next.Load()
+			continue
+		}
+		_, wait := b.take(s, l.now())
+		return max(b.hintFor(wait), 0)
+	}
 }
 
 // SetLimit changes the rate at run time, keeping the tokens the bucket

@@ -73,8 +73,10 @@ func (s *SlidingWindow) ExecuteStage(ctx context.Context, next bulwark.Next) err
 	ok, wait := s.allow(time.Now())
 	if !ok {
 		s.rejected.Add(1)
-		err := error(&limitedError{after: wait})
-		s.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Delay: wait, Err: err})
+		err := error(limitedError[*SlidingWindow]{s})
+		if s.reporter.Listening(ctx, next) {
+			s.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Delay: wait, Err: err})
+		}
 		return err
 	}
 	return next.Run(ctx)
@@ -97,6 +99,21 @@ func (s *SlidingWindow) allow(now time.Time) (bool, time.Duration) {
 		return true, 0
 	}
 	return false, s.wait(prev, curr, elapsed)
+}
+
+// retryAfter is the hint of the limiter's rejections: the wait of a call
+// that came now, or 0 if it would be allowed.
+func (s *SlidingWindow) retryAfter() time.Duration {
+	at := int64(time.Since(s.epoch))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, into := s.win.Locate(at)
+	prev, curr := s.win.Get(i-1), s.win.Get(i)
+	elapsed := time.Duration(into)
+	if estimate(prev, curr, elapsed, s.window)+1 <= float64(s.n) {
+		return 0
+	}
+	return s.wait(prev, curr, elapsed)
 }
 
 // count is the calls of a bucket, 0 for one the window does not hold.
