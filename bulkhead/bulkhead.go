@@ -14,46 +14,53 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
+// Errors are values of unexported comparable struct types, as in every
+// bulwark policy: errors.Is matches a sentinel by ==, and each rejection's
+// Is matches bulwark.ErrRejected. None of them is allocated per call.
+
 // ErrFull is matched, with errors.Is, by every rejection of a bulkhead or
 // an adaptive limiter, and matches bulwark.ErrRejected: the call found no
-// free permit and no room (or no time) to wait for one.
+// free permit and no room (or no time) to wait for one. A rejection
+// carries no retry hint: a permit comes back when a call ends, which the
+// bulkhead cannot foresee.
 var ErrFull error = full{}
 
-type full struct{}
+// full is a rejection; waited marks one that waited the maximum time in
+// the queue.
+type full struct{ waited bool }
 
-func (full) Error() string   { return "bulwark/bulkhead: full" }
-func (full) Is(t error) bool { return t == bulwark.ErrRejected }
+func (e full) Error() string {
+	if e.waited {
+		return "bulwark/bulkhead: full (waited the maximum time in the queue)"
+	}
+	return "bulwark/bulkhead: full"
+}
+func (full) Is(t error) bool { return t == ErrFull || t == bulwark.ErrRejected }
+
+var errQueueTimeout error = full{waited: true}
 
 // ErrZeroValue is matched, with errors.Is, by the error every call through
 // a zero Bulkhead or Adaptive returns: a limit comes only from New or
 // NewAdaptive. The error's message names the type. It does not match
 // bulwark.ErrRejected: it is a programming error, not a full bulkhead, and
 // no policy around it should take it for one.
-var ErrZeroValue = errors.New("bulwark/bulkhead: zero value")
+var ErrZeroValue error = zeroValue{}
 
-// zeroValue is the error of one zero type.
+// zeroValue names the zero type that was used; ErrZeroValue names none.
 type zeroValue struct{ typ, ctor string }
 
-func (e *zeroValue) Error() string {
+func (e zeroValue) Error() string {
+	if e.typ == "" {
+		return "bulwark/bulkhead: a zero bulkhead has no limit; build it with New or NewAdaptive"
+	}
 	return "bulwark/bulkhead: a zero bulkhead." + e.typ + " has no limit; build it with bulkhead." + e.ctor
 }
-func (e *zeroValue) Is(t error) bool { return t == ErrZeroValue }
+func (zeroValue) Is(t error) bool { return t == ErrZeroValue }
 
 var (
-	errZeroBulkhead = &zeroValue{"Bulkhead", "New"}
-	errZeroAdaptive = &zeroValue{"Adaptive", "NewAdaptive"}
+	errZeroBulkhead error = zeroValue{"Bulkhead", "New"}
+	errZeroAdaptive error = zeroValue{"Adaptive", "NewAdaptive"}
 )
-
-// errQueueTimeout is a rejection after waiting the maximum time in the
-// queue.
-var errQueueTimeout = &queueTimeout{}
-
-type queueTimeout struct{}
-
-func (*queueTimeout) Error() string {
-	return "bulwark/bulkhead: full (waited the maximum time in the queue)"
-}
-func (*queueTimeout) Is(t error) bool { return t == ErrFull || t == bulwark.ErrRejected }
 
 // gate is the semaphore both the fixed and the adaptive limiter use: a
 // number of permits (which the adaptive limiter moves), a count of calls
