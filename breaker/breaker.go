@@ -81,31 +81,60 @@ const (
 	ReasonReset               = "reset"
 )
 
+// Errors are values of unexported comparable struct types, as in every
+// bulwark policy: errors.Is matches a sentinel by ==, and each rejection's
+// Is matches bulwark.ErrRejected. None of them is allocated per call.
+
 // ErrOpen is matched, with errors.Is, by every rejection of a Breaker, and
 // it matches bulwark.ErrRejected. The rejection of an open breaker also
-// carries the time left until it admits probes, for bulwark.RetryAfter.
-var ErrOpen error = &rejection{msg: "bulwark/breaker: open"}
+// carries the time left until it admits probes, for bulwark.RetryAfter;
+// those of an isolated breaker and of a half-open one whose probes are all
+// admitted carry none.
+var ErrOpen error = rejection{}
 
-type rejection struct{ msg string }
+// rejection is a rejection without a hint; why says which.
+type rejection struct{ why uint8 }
 
-func (e *rejection) Error() string   { return e.msg }
-func (e *rejection) Is(t error) bool { return t == ErrOpen || t == bulwark.ErrRejected }
-
-var (
-	errIsolated   = &rejection{msg: "bulwark/breaker: open (isolated)"}
-	errProbesBusy = &rejection{msg: "bulwark/breaker: open (half-open, all probes admitted)"}
+const (
+	whyOpen = iota
+	whyIsolated
+	whyProbesBusy
 )
 
-// openError is the rejection of an open breaker. One is made each time the
-// breaker opens and shared by every rejection until it closes, so
-// rejecting allocates nothing; the time left is computed when asked.
-type openError struct {
-	rejection
+func (e rejection) Error() string {
+	switch e.why {
+	case whyIsolated:
+		return "bulwark/breaker: open (isolated)"
+	case whyProbesBusy:
+		return "bulwark/breaker: open (half-open, all probes admitted)"
+	}
+	return "bulwark/breaker: open"
+}
+func (rejection) Is(t error) bool { return t == ErrOpen || t == bulwark.ErrRejected }
+
+var (
+	errIsolated   error = rejection{whyIsolated}
+	errProbesBusy error = rejection{whyProbesBusy}
+)
+
+// openError is the rejection of an open breaker. It points at the open
+// period, which is made each time the breaker opens and shared by every
+// rejection until it closes, so that rejecting allocates nothing; the time
+// left is computed when asked.
+type openError struct{ p *openPeriod }
+
+// openPeriod is one stay of the breaker in the open state.
+type openPeriod struct {
 	b     *Breaker
 	until time.Duration // from the breaker's epoch
 }
 
-func (e *openError) RetryAfter() time.Duration { return max(0, e.until-e.b.sinceEpoch()) }
+func (openError) Error() string               { return "bulwark/breaker: open" }
+func (openError) Is(t error) bool             { return t == ErrOpen || t == bulwark.ErrRejected }
+func (e openError) RetryAfter() time.Duration { return e.p.left() }
+
+// left returns the time until the period ends, 0 once it has.
+func (p *openPeriod) left() time.Duration { return max(0, p.until-p.b.sinceEpoch()) }
 
 // Breaker is a circuit breaker: see the package documentation. Build one
 // with New; Execute is the method most callers want, Acquire serves code
@@ -129,8 +158,8 @@ type Breaker struct {
 	clock    clock.Clock
 	epoch    time.Time
 	reporter core.Reporter
-	openErr  atomic.Pointer[openError]
-	series   atomic.Pointer[series] // built at the first collection
+	open     atomic.Pointer[openPeriod] // the current or last open period
+	series   atomic.Pointer[series]     // built at the first collection
 
 	mu        sync.Mutex
 	win       ratioWindow
@@ -315,10 +344,10 @@ func (b *Breaker) admit(ctx context.Context, next bulwark.Next, w uint64) (uint6
 			b.mu.Unlock()
 			return w, nil
 		case Open:
-			// setLocked publishes the period's error before its word.
-			e := b.openErr.Load()
-			if b.sinceEpoch() < e.until {
-				return 0, b.reject(ctx, next, e)
+			// setLocked publishes the period before its word.
+			p := b.open.Load()
+			if b.sinceEpoch() < p.until {
+				return 0, b.reject(ctx, next, openError{p})
 			}
 			w = b.endOpen(ctx, next, w)
 		default:
@@ -516,7 +545,7 @@ func (b *Breaker) setLocked(to State, reason string) change {
 		b.reopens++
 		// Stored before the word, so that a call that sees this open
 		// period sees its deadline.
-		b.openErr.Store(&openError{rejection: rejection{msg: "bulwark/breaker: open"}, b: b, until: addSat(b.sinceEpoch(), d)})
+		b.open.Store(&openPeriod{b: b, until: addSat(b.sinceEpoch(), d)})
 	case HalfOpen:
 		b.admitted, b.succeeded, b.failed = 0, 0, 0
 	default:
@@ -688,7 +717,7 @@ func (b *Breaker) Snapshot() Snapshot {
 		}
 	}
 	if s.State == Open {
-		s.UntilHalfOpen = b.openErr.Load().RetryAfter()
+		s.UntilHalfOpen = b.open.Load().left()
 	}
 	if s.State == HalfOpen {
 		s.ProbesAdmitted, s.ProbeSuccesses, s.ProbeFailures = b.admitted, b.succeeded, b.failed
