@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"reflect"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -153,7 +154,12 @@ func TestRejectionsAreReported(t *testing.T) {
 	}
 }
 
+// ErrThrottled has the shape of every bulwark sentinel: a comparable
+// value of an unexported struct type.
 func TestErrThrottledMatchesErrRejectedAndHasNoHint(t *testing.T) {
+	typ := reflect.TypeOf(throttle.ErrThrottled)
+	assert.Equal(t, reflect.Struct, typ.Kind())
+	assert.True(t, typ.Comparable())
 	assert.ErrorIs(t, throttle.ErrThrottled, bulwark.ErrRejected)
 	assert.EqualError(t, throttle.ErrThrottled, "bulwark/throttle: throttled locally")
 	_, ok := bulwark.RetryAfter(throttle.ErrThrottled)
