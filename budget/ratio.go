@@ -84,5 +84,7 @@ func (b *Ratio) TryRetry() bool {
 	}
 }
 
-// Tokens returns the tokens in the reserve, the minimum rate's aside.
+// Tokens returns the tokens in the reserve, from 0 to the deposits of 1000
+// requests (one token at least), the minimum rate's aside: the level that a
+// retry or a hedge drawing from the Ratio reports in its Status.
 func (b *Ratio) Tokens() float64 { return float64(b.tokens.Load()) / scale }

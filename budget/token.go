@@ -71,5 +71,6 @@ func (b *Token) RecordAttempt(success bool) {
 // nothing: failures pay for extra attempts when they are recorded.
 func (b *Token) TryRetry() bool { return b.tokens.Load() > b.max/2 }
 
-// Tokens returns the tokens in the bucket.
+// Tokens returns the tokens in the bucket, from 0 to maxTokens: the level
+// that a retry or a hedge drawing from the bucket reports in its Status.
 func (b *Token) Tokens() float64 { return float64(b.tokens.Load()) / scale }

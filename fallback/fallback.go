@@ -14,10 +14,20 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// Fallback replaces a failed call's outcome with the outcome of an
-// alternate function. See the package documentation. It is safe for
-// concurrent use. The zero value has no alternate function: it runs the
-// call and returns its outcome unchanged.
+// A Fallback replaces a failed call's outcome with the outcome of an
+// alternate function, which receives the error and returns nil for a
+// success (after setting the caller's result, or handing it to bulwark.Get
+// with bulwark.Supply) or an error. It runs for every error, a rejection
+// or a timeout of a policy inside included, unless WithHandleIf narrows
+// that down; never for the caller's own cancellation.
+//
+// Build a Fallback with New and share it. Most callers put it outermost in
+// a pipeline, where it sees the final error, or use Execute. Status tells
+// how many failures it replaced.
+//
+// The zero Fallback has no alternate function: it runs the call and
+// returns its outcome unchanged. A Fallback is safe for concurrent use by
+// multiple goroutines.
 type Fallback struct {
 	fn       func(context.Context, error) error
 	handles  func(error) bool

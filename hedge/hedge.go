@@ -20,12 +20,21 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// Hedge launches extra attempts beside a slow one; see the package
-// documentation for when it launches them and what it returns. Build one
-// with New and share it: a Hedge is safe for concurrent use and keeps
-// nothing per call but its latency tracker. The zero Hedge works as New()
-// with no options: one hedge after 100ms, unnamed, reporting through the
-// global meter provider.
+// A Hedge launches extra attempts of a slow call beside it: when the call
+// has not answered after the delay (100ms by default, or a quantile of
+// recent latencies with WithLatencyQuantile), another attempt starts, up
+// to WithMaxHedges (1 by default), and a failure launches the next at
+// once. The first success wins and the other attempts are cancelled
+// through their contexts; Execute returns once every attempt has
+// returned. Hedge only idempotent calls.
+//
+// Build a Hedge with New and share it. Most callers use Execute or
+// bulwark.Get, or put the Hedge in a pipeline; Delay tells the delay the
+// next call would wait, Status and Snapshot what the Hedge has counted.
+//
+// The zero Hedge works as New() with no options: unnamed, reporting
+// through the global meter provider. A Hedge is safe for concurrent use by
+// multiple goroutines and keeps nothing per call but its latency tracker.
 type Hedge struct {
 	delay     time.Duration
 	maxHedges int      // 0 only in the zero Hedge

@@ -59,12 +59,21 @@ func (e *ExhaustedError) Unwrap() error { return e.Err }
 // Is reports whether target is ErrExhausted.
 func (e *ExhaustedError) Is(target error) bool { return target == ErrExhausted }
 
-// Retry runs a call again when it fails with an error worth retrying,
-// waiting a backoff between attempts; see the package documentation for
-// what is retried and how long it waits. Build one with New and share it:
-// a Retry is safe for concurrent use and keeps nothing per call. The zero
-// Retry works as New() with no options: up to 3 attempts with the default
-// backoff, unnamed, reporting through the global meter provider.
+// A Retry runs a call again when it fails with an error worth retrying,
+// waiting a backoff between attempts: by default up to 3 attempts, with an
+// exponential backoff from 100ms and full jitter. A bulwark.Permanent
+// error, the caller's own cancellation and a local rejection without a
+// bulwark.RetryAfter hint are returned as they are; when retrying stops
+// with the error still worth retrying, Execute returns an *ExhaustedError
+// around it. No wait runs past the caller's deadline.
+//
+// Build a Retry with New and share it. Most callers use Execute, or put
+// the Retry in a pipeline (bulwark.New), where each attempt runs the
+// policies after it; Status and Snapshot tell what it has counted.
+//
+// The zero Retry works as New() with no options: unnamed, reporting
+// through the global meter provider. A Retry is safe for concurrent use by
+// multiple goroutines and keeps nothing per call.
 type Retry struct {
 	attempts    int // 0 only in the zero Retry
 	backoff     backoff

@@ -50,9 +50,19 @@ func (e *lateError) Timeout() bool   { return true }
 func (e *lateError) Unwrap() error   { return e.err }
 func (e *lateError) Is(t error) bool { return t == ErrTimeout || timeoutError{}.Is(t) }
 
-// Timeout bounds the duration of a call. See the package documentation. It
-// is safe for concurrent use. The zero value has no duration: its Execute
-// runs nothing and returns ErrZeroValue.
+// A Timeout bounds the duration of a call: the protected function runs
+// with a context whose deadline is the Timeout's (or the caller's, if that
+// comes first), and Execute returns ErrTimeout when the Timeout's own
+// deadline fired. Enforcement is cooperative: Execute waits for the
+// function to return, unless the Timeout is built WithAbandon.
+//
+// Build a Timeout with New and share it. Most callers use Execute, or put
+// the Timeout in a pipeline: before a retry it bounds the whole call,
+// after it each attempt. Status tells how many calls timed out.
+//
+// The zero Timeout has no duration: its Execute runs nothing and returns
+// ErrZeroValue. A Timeout is safe for concurrent use by multiple
+// goroutines.
 type Timeout struct {
 	d        time.Duration
 	dynamic  func(context.Context) time.Duration
