@@ -7,11 +7,14 @@
 // The protected function runs with a context whose deadline is the
 // timeout's (or the caller's, if that comes first). Execute returns
 // [ErrTimeout], which also matches context.DeadlineExceeded, only when the
-// Timeout's own deadline fired: when the
-// caller's deadline or cancellation came first, the function's error (the
-// caller's ctx.Err()) comes back unchanged and no timeout event is
-// reported. When the caller's deadline is earlier than the timeout's, the
-// Timeout creates no context or timer at all.
+// Timeout's own deadline fired: when the caller's deadline or cancellation
+// came first, the function's error (the caller's ctx.Err()) comes back
+// unchanged and no timeout event is reported. When the caller's deadline
+// is earlier than the timeout's, the function runs under the caller's own
+// context and the Timeout makes no context or timer, at no cost; under
+// WithAbandon it still makes its goroutine, and a context of its own whose
+// deadline is the caller's, since it must be able to return without the
+// function.
 //
 // # Cooperative by default
 //

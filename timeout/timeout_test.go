@@ -83,6 +83,28 @@ func TestEarlierCallerDeadlineComesBackUnchanged(t *testing.T) {
 	})
 }
 
+// Under WithAbandon the function runs on a goroutine of its own, under a
+// context the Timeout makes even when the caller's deadline comes first:
+// its deadline is the caller's, whose error comes back unchanged.
+func TestEarlierCallerDeadlineUnderAbandon(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ev otest.Events
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		want, _ := ctx.Deadline()
+		err := timeout.New(time.Second, timeout.WithAbandon(), timeout.WithObserver(ev.Observe)).Execute(ctx, func(inner context.Context) error {
+			assert.NotEqual(t, ctx, inner, "a context of its own")
+			got, ok := inner.Deadline()
+			assert.True(t, ok)
+			assert.Equal(t, want, got, "the caller's deadline")
+			return testutil.SleepCtx(inner, time.Hour)
+		})
+		assert.Equal(t, context.DeadlineExceeded, err)
+		assert.Empty(t, ev.List())
+		synctest.Wait()
+	})
+}
+
 func TestOtherErrorAfterDeadlineKeepsBoth(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		err := timeout.New(time.Millisecond).Execute(context.Background(), func(ctx context.Context) error {
