@@ -25,7 +25,7 @@ func Example() {
 	// Output: 3 <nil>
 }
 
-func ExampleErrExhausted() {
+func ExampleExhaustedError() {
 	r := retry.New(retry.WithMaxAttempts(2), retry.WithDelay(0))
 	errUnavailable := errors.New("503 service unavailable")
 	err := r.Execute(context.Background(), func(ctx context.Context) error { return errUnavailable })
