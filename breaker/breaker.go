@@ -338,7 +338,7 @@ func (b *Breaker) admit(ctx context.Context, next bulwark.Next, w uint64) (uint6
 			}
 			if b.admitted >= b.cfg.probes {
 				b.mu.Unlock()
-				return 0, b.reject(ctx, next, errProbesBusy)
+				return 0, b.reject(ctx, next, errProbesBusy, 0)
 			}
 			b.admitted++
 			b.mu.Unlock()
@@ -346,12 +346,12 @@ func (b *Breaker) admit(ctx context.Context, next bulwark.Next, w uint64) (uint6
 		case Open:
 			// setLocked publishes the period before its word.
 			p := b.open.Load()
-			if b.sinceEpoch() < p.until {
-				return 0, b.reject(ctx, next, openError{p})
+			if left := p.until - b.sinceEpoch(); left > 0 {
+				return 0, b.reject(ctx, next, openError{p}, left)
 			}
 			w = b.endOpen(ctx, next, w)
 		default:
-			return 0, b.reject(ctx, next, errIsolated)
+			return 0, b.reject(ctx, next, errIsolated, 0)
 		}
 	}
 }
@@ -373,10 +373,12 @@ func (b *Breaker) endOpen(ctx context.Context, next bulwark.Next, w uint64) uint
 	return w
 }
 
-func (b *Breaker) reject(ctx context.Context, next bulwark.Next, err error) error {
+// reject counts and reports a rejection with err, whose hint is hint (0
+// for none).
+func (b *Breaker) reject(ctx context.Context, next bulwark.Next, err error, hint time.Duration) error {
 	b.calls.AddAt(int(outcome.Rejected), 1)
 	if b.reporter.Listening(ctx, next) {
-		b.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Reason: stateOf(b.word.Load()).String(), Err: err})
+		b.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRejected, Delay: hint, Err: err})
 	}
 	return err
 }
@@ -625,7 +627,7 @@ func (b *Breaker) expireLocked() change {
 }
 
 func (b *Breaker) emit(ctx context.Context, next bulwark.Next, ch change) {
-	if !ch.changed() {
+	if !ch.changed() || !b.reporter.Listening(ctx, next) {
 		return
 	}
 	b.reporter.Report(ctx, next, bulwark.Event{

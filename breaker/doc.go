@@ -121,9 +121,9 @@
 //
 // Every transition is reported as bulwark.EventStateChange with From, To
 // and Reason (ReasonConsecutiveFailures ...), and every rejection as
-// bulwark.EventRejected: counted in bulwark.events, added to the span of
-// the call that caused it, and passed to observers, never with the lock
-// held. Only real changes of state are events: [Breaker.Reset] of a closed
+// bulwark.EventRejected with its error and, for an open breaker, the time
+// left in Delay: counted in bulwark.events, added to the span of the call
+// that caused it, and passed to observers, never with the lock held. Only real changes of state are events: [Breaker.Reset] of a closed
 // breaker forgets what it recorded but reports nothing, and a second
 // Isolate or Disable does nothing. A transition caused by a panicking call
 // is reported in that call's pipeline and span; transitions made by the

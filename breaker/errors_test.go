@@ -9,6 +9,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/internal/otest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -60,5 +61,29 @@ func TestRejectionsAllocateNothing(t *testing.T) {
 				}
 			}
 		}
+	})
+}
+
+// A rejection event says why through its error, and carries the hint in
+// Delay; Reason is kept for the reasons of state changes, not the state a
+// rejection happened in.
+func TestRejectionEventsCarryTheHintNotTheState(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ev otest.Events
+		b := breaker.New(breaker.WithOpenDuration(time.Minute), breaker.WithObserver(ev.Observe))
+		run(b, "FFFFF")
+		time.Sleep(time.Second)
+		err := b.Execute(context.Background(), nop)
+		b.Isolate()
+		errIsolated := b.Execute(context.Background(), nop)
+		var rejections []bulwark.Event
+		for _, e := range ev.List() {
+			if e.Type == bulwark.EventRejected {
+				rejections = append(rejections, e)
+			}
+		}
+		require.Len(t, rejections, 2)
+		assert.Equal(t, bulwark.Event{Type: bulwark.EventRejected, Policy: "breaker", Delay: 59 * time.Second, Err: err}, rejections[0])
+		assert.Equal(t, bulwark.Event{Type: bulwark.EventRejected, Policy: "breaker", Err: errIsolated}, rejections[1])
 	})
 }

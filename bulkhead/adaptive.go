@@ -30,6 +30,8 @@ type Algorithm interface {
 	// Update returns the new limit after sample, given the current one.
 	// Calls are serialised by the limiter.
 	Update(limit float64, s Sample) float64
+	// name seals the interface: an Algorithm comes from AIMD, Vegas or
+	// Gradient2.
 	name() string
 }
 
@@ -325,7 +327,7 @@ func (a *Adaptive) update(ctx context.Context, next bulwark.Next, now time.Time,
 		a.g.grant()
 	}
 	if a.reporter.Listening(ctx, next) {
-		a.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventLimitChange, Limit: int(rounded), Reason: a.alg.name()})
+		a.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventLimitChange, Limit: int(rounded)})
 	}
 }
 

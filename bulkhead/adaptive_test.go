@@ -108,7 +108,7 @@ func TestAdaptiveReportsLimitChanges(t *testing.T) {
 	require.Len(t, ev.List(), 1)
 	assert.Equal(t, bulwark.EventLimitChange, ev.List()[0].Type)
 	assert.Equal(t, 2, ev.List()[0].Limit)
-	assert.Equal(t, "aimd", ev.List()[0].Reason)
+	assert.Empty(t, ev.List()[0].Reason, "the algorithm is no reason")
 }
 
 func TestAdaptiveIgnoresTheCallersCancellation(t *testing.T) {

@@ -55,7 +55,8 @@
 // Samples are gathered over a window ([WithSampleWindow], 100ms and 10
 // samples) and handed over as one, so the limit does not chase samples
 // taken under a limit it has left. Each change is a
-// bulwark.EventLimitChange and the bulwark.limit gauge.
+// bulwark.EventLimitChange, with the new limit in Event.Limit and no
+// Reason, and shows in the bulwark.limit gauge.
 //
 // The limit stays within [WithLimits] (default 1 to 1000), whatever the
 // algorithm computes: a NaN leaves it where it was, anything beyond the
