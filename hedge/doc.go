@@ -100,8 +100,10 @@
 // # Events
 //
 // Each hedge launched is reported as bulwark.EventHedge (Attempt: its
-// number, the first attempt being 1; Delay), and a hedge the budget refused
-// as bulwark.EventBudgetExceeded: counted in bulwark.events, added to the
-// call's span ("bulwark.hedge", "bulwark.hedge.budget_exceeded") and passed
-// to observers.
+// number, the first attempt being 1; Delay: the call's hedge delay, which
+// a hedge launched by a failure did not wait), and a hedge the budget
+// refused as bulwark.EventBudgetExceeded (Attempt: the number it would
+// have had): counted in bulwark.events, added to the call's span
+// ("bulwark.hedge", "bulwark.hedge.budget_exceeded") and passed to
+// observers. Each event is built only when something listens.
 package hedge

@@ -124,10 +124,13 @@ func TestAllFailuresAreJoined(t *testing.T) {
 // Polly do; PEER-DIFFERENCES 17).
 func TestFailureLaunchesTheNextHedgeAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		var ev otest.Events
 		a := &attempts{took: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}, errs: []error{testutil.ErrDep, nil}}
 		start := time.Now()
-		require.NoError(t, hedge.New(hedge.WithDelay(time.Second)).Execute(context.Background(), a.call))
+		require.NoError(t, hedge.New(hedge.WithDelay(time.Second), hedge.WithObserver(ev.Observe)).Execute(context.Background(), a.call))
 		assert.Equal(t, 20*time.Millisecond, time.Since(start), "the hedge started when the primary failed, not after the delay")
+		assert.Equal(t, []bulwark.Event{{Type: bulwark.EventHedge, Policy: "hedge", Attempt: 2, Delay: time.Second}}, ev.List(),
+			"Delay is the call's hedge delay, which this hedge did not wait")
 	})
 }
 
@@ -168,6 +171,7 @@ func TestBudgetSpentLaunchesNoHedge(t *testing.T) {
 		assert.Equal(t, int32(1), a.n.Load())
 		require.Len(t, ev.List(), 1)
 		assert.Equal(t, bulwark.EventBudgetExceeded, ev.List()[0].Type)
+		assert.Equal(t, 2, ev.List()[0].Attempt, "the number the hedge would have had")
 	})
 }
 

@@ -47,15 +47,17 @@ func ExampleWithRetryIf() {
 
 func ExampleWithBudget() {
 	b := budget.NewToken(10, 0.1) // shared by every policy that calls the same service
-	r1 := retry.New(retry.WithBudget(b), retry.WithDelay(0))
-	r2 := retry.New(retry.WithBudget(b), retry.WithDelay(0))
+	r := retry.New(retry.WithBudget(b), retry.WithDelay(0))
 	fail := func(ctx context.Context) error { return errors.New("down") }
-	_ = r1.Execute(context.Background(), fail) // 3 failed attempts: 10 → 7 tokens
-	err := r2.Execute(context.Background(), fail)
-	var ex *retry.ExhaustedError
-	errors.As(err, &ex)
-	fmt.Println(ex.Attempts, ex.Reason, b.Tokens())
-	// Output: 2 budget 5
+	// Each failed attempt takes a token; a retry needs more than half of
+	// them: 10 → 7 (two retries, then max_attempts), 7 → 5 (one retry,
+	// then refused), 5 → 4 (refused).
+	for range 3 {
+		_ = r.Execute(context.Background(), fail)
+	}
+	s := r.Snapshot()
+	fmt.Println(s.Retries, s.Exhausted, s.BudgetRefused, s.Tokens)
+	// Output: 3 3 2 4
 }
 
 func ExampleWithMaxDelay() {
