@@ -172,7 +172,10 @@ type Breaker struct {
 	lastNext  bulwark.Next // where the last transition was reported, for timer-driven ones
 }
 
-var _ bulwark.Stage = (*Breaker)(nil)
+var (
+	_ bulwark.Stage       = (*Breaker)(nil)
+	_ bulwark.Inspectable = (*Breaker)(nil)
+)
 
 // New returns a closed Breaker configured by opts. With no options it opens
 // after 5 consecutive failures, stays open 60s, then admits one probe whose
@@ -726,6 +729,29 @@ func (b *Breaker) Snapshot() Snapshot {
 	}
 	for o := range s.Totals {
 		s.Totals[o] = b.calls.LoadAt(o)
+	}
+	return s
+}
+
+// Status returns the breaker's kind ("breaker"), name, state and calls
+// by outcome since it was built, rejections included, and, while it is
+// open, the time until it admits probes. Unlike Snapshot it takes no lock
+// and leaves a zero Breaker unconfigured.
+func (b *Breaker) Status() bulwark.Status {
+	w := b.word.Load()
+	s := bulwark.Status{
+		Kind:      "breaker",
+		State:     stateOf(w).String(),
+		Successes: b.calls.LoadAt(int(outcome.Success)),
+		Failures:  b.calls.LoadAt(int(outcome.Failure)),
+		Ignored:   b.calls.LoadAt(int(outcome.Ignored)),
+		Rejected:  b.calls.LoadAt(int(outcome.Rejected)),
+	}
+	if w&readyBit != 0 { // the configuration was published before the word
+		s.Name = b.cfg.tel.Name
+	}
+	if stateOf(w) == Open {
+		s.NextState = b.open.Load().left()
 	}
 	return s
 }

@@ -139,6 +139,8 @@
 //
 // The breaker also exports bulwark.calls by outcome and the
 // bulwark.breaker.state gauge (1 for the current state), read at
-// collection time. [Breaker.Snapshot] returns the same figures for a
-// dashboard.
+// collection time, from one registration. [Breaker.Status] returns the
+// state, the counts by outcome and the time until half-open in the shape
+// every bulwark policy shares, without a lock; [Breaker.Snapshot] adds the
+// window's counts and the half-open period's.
 package breaker
