@@ -188,6 +188,7 @@ type Adaptive struct {
 	rules      outcome.Rules
 	min, max   float64 // the bounds, for the algorithm's float limit
 	minI, maxI int64   // the same, for the rounded one
+	name       string
 	reporter   core.Reporter
 	rejected   counter.Striped
 
@@ -202,7 +203,10 @@ type Adaptive struct {
 	winDropped             bool
 }
 
-var _ bulwark.Stage = (*Adaptive)(nil)
+var (
+	_ bulwark.Stage       = (*Adaptive)(nil)
+	_ bulwark.Inspectable = (*Adaptive)(nil)
+)
 
 // minWindowSamples is the least number of samples a window aggregates.
 const minWindowSamples = 10
@@ -232,18 +236,24 @@ func NewAdaptive(alg Algorithm, opts ...AdaptiveOption) *Adaptive {
 		alg: alg, rules: c.rules,
 		min: float64(c.minLimit), max: float64(c.maxLimit), minI: int64(c.minLimit), maxI: int64(c.maxLimit),
 		limit: float64(c.initial), window: c.sampleWindow,
-		reporter: c.tel.Reporter("adaptive"),
+		name: c.tel.Name, reporter: c.tel.Reporter("adaptive"),
 	}
 	a.g.limit.Store(int64(c.initial))
 	a.g.maxQueue, a.g.maxWait = c.maxQueue, c.maxWait
-	observeGauges(a, true)
+	instrument(a, true)
 	return a
 }
 
 const defaultInitialLimit = 20
 
-func (a *Adaptive) gate() *gate              { return &a.g }
-func (a *Adaptive) telemetry() core.Reporter { return a.reporter }
+func (a *Adaptive) gate() *gate                  { return &a.g }
+func (a *Adaptive) telemetry() core.Reporter     { return a.reporter }
+func (a *Adaptive) rejections() *counter.Striped { return &a.rejected }
+
+// Status returns the adaptive limiter's kind ("adaptive"), name, current
+// limit, calls in flight and queued, and the calls it rejected since it
+// was built. It takes no lock.
+func (a *Adaptive) Status() bulwark.Status { return a.g.status("adaptive", a.name, &a.rejected) }
 
 // Limit returns the current limit.
 func (a *Adaptive) Limit() int { return int(a.g.limit.Load()) }

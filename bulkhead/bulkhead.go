@@ -11,6 +11,7 @@ import (
 	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
 	"github.com/bulwark-go/bulwark/internal/observe"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -221,11 +222,15 @@ func (g *gate) grant() {
 // error matching ErrZeroValue; build a Bulkhead with New.
 type Bulkhead struct {
 	g        gate
+	name     string
 	reporter core.Reporter
 	rejected counter.Striped
 }
 
-var _ bulwark.Stage = (*Bulkhead)(nil)
+var (
+	_ bulwark.Stage       = (*Bulkhead)(nil)
+	_ bulwark.Inspectable = (*Bulkhead)(nil)
+)
 
 // New returns a Bulkhead that lets at most max calls run at once. Without
 // options a call that finds every permit taken is rejected at once with
@@ -235,10 +240,10 @@ func New(max int, opts ...Option) *Bulkhead {
 		panicf("New", "max must be >= 1, got %d", max)
 	}
 	c := newConfig(opts, Option.applyBulkhead)
-	b := &Bulkhead{reporter: c.tel.Reporter("bulkhead")}
+	b := &Bulkhead{name: c.tel.Name, reporter: c.tel.Reporter("bulkhead")}
 	b.g.limit.Store(int64(max))
 	b.g.maxQueue, b.g.maxWait = c.maxQueue, c.maxWait
-	observeGauges(b, false)
+	instrument(b, false)
 	return b
 }
 
@@ -302,6 +307,17 @@ func (b *Bulkhead) Snapshot() Snapshot {
 		Queued: int(b.g.queued.Load()), Rejected: b.rejected.Load()}
 }
 
+// Status returns the bulkhead's kind ("bulkhead"), name, limit, calls in
+// flight and queued, and the calls it rejected since it was built. It
+// takes no lock.
+func (b *Bulkhead) Status() bulwark.Status { return b.g.status("bulkhead", b.name, &b.rejected) }
+
+// status is the Status of a policy built on g.
+func (g *gate) status(kind, name string, rejected *counter.Striped) bulwark.Status {
+	return bulwark.Status{Kind: kind, Name: name, Rejected: rejected.Load(),
+		InFlight: int(g.inflight.Load()), Limit: int(g.limit.Load()), Queued: int(g.queued.Load())}
+}
+
 // Metric names of the gauges.
 const (
 	MetricInFlight = "bulwark.bulkhead.inflight"
@@ -309,23 +325,26 @@ const (
 	MetricLimit    = "bulwark.limit"
 )
 
-func (b *Bulkhead) gate() *gate { return &b.g }
+func (b *Bulkhead) gate() *gate                  { return &b.g }
+func (b *Bulkhead) telemetry() core.Reporter     { return b.reporter }
+func (b *Bulkhead) rejections() *counter.Striped { return &b.rejected }
 
 // gated is a policy built on a gate: a Bulkhead or an Adaptive.
 type gated[T any] interface {
 	*T
 	gate() *gate
 	telemetry() core.Reporter
+	rejections() *counter.Striped
 }
 
-func (b *Bulkhead) telemetry() core.Reporter { return b.reporter }
-
-// observeGauges registers the in-flight and queued gauges of p, and the
-// limit gauge when limit is set. The callback reaches p only through the
-// weak registration of observe.Register, so that a dropped policy is
-// collected and its series go away with it.
-func observeGauges[T any, P gated[T]](p P, limit bool) {
+// instrument registers the observable instruments of p: its rejections in
+// bulwark.calls, the in-flight and queued gauges, and the limit gauge when
+// limit is set. The callbacks reach p only through the weak registrations
+// of internal/observe, so that a dropped policy is collected and its
+// series go away with it.
+func instrument[T any, P gated[T]](p P, limit bool) {
 	r := p.telemetry()
+	observe.Calls(r, (*T)(p), func(owner *T, _ outcome.Outcome) int64 { return P(owner).rejections().Load() }, outcome.Rejected)
 	m := r.Meter()
 	inflight, err1 := m.Int64ObservableGauge(MetricInFlight, metric.WithDescription("Calls running through a bulwark bulkhead."), metric.WithUnit("{call}"))
 	queued, err2 := m.Int64ObservableGauge(MetricQueued, metric.WithDescription("Calls waiting in a bulwark bulkhead's queue."), metric.WithUnit("{call}"))

@@ -97,15 +97,18 @@
 // # Events, gauges and memory
 //
 // Rejections are reported as bulwark.EventRejected (counted in
-// bulwark.events, added to the call's span, passed to observers), and the
+// bulwark.events, added to the call's span, passed to observers) and
+// counted in the policy's bulwark.calls series (outcome "rejected"); the
 // calls in flight and queued are the bulwark.bulkhead.inflight and
-// bulwark.bulkhead.queued gauges, read at collection time; Snapshot returns
-// the same figures. The gauges hold their policy weakly: a policy that is
-// dropped is garbage-collected and its series go with it, with or without
-// an SDK, so a policy needs no Close; no goroutine or timer of a policy
-// outlives the call that started it. Policies are built by the thousand
-// (per host, per tenant), so each is small: at GOMAXPROCS 2, without an
-// SDK, a Bulkhead holds at most 1.5 KiB and an Adaptive 2 KiB (about 1.2
-// and 1.4 KiB); an SDK's record of the gauges' registration adds about
-// 1.7 KiB.
+// bulwark.bulkhead.queued gauges, and an adaptive limit the bulwark.limit
+// gauge, all read at collection time. Status returns the same figures in
+// the shape every bulwark policy shares, Snapshot in the bulkhead's own.
+// The series hold their policy weakly: a policy that is dropped is
+// garbage-collected and its series go with it, with or without an SDK, so
+// a policy needs no Close; no goroutine or timer of a policy outlives the
+// call that started it. Policies are built by the thousand (per host, per
+// tenant), so each is small: at GOMAXPROCS 2, without an SDK, a Bulkhead
+// holds at most 2 KiB and an Adaptive 2.5 KiB (about 1.9 and 2 KiB, of
+// which the bulwark.calls registration about 550 bytes); an SDK's records
+// of the two registrations add about 3 KiB.
 package bulkhead
