@@ -10,6 +10,8 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
+	"github.com/bulwark-go/bulwark/internal/observe"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"golang.org/x/time/rate"
 )
 
@@ -30,11 +32,15 @@ type Keyed struct {
 	keys     atomic.Int64 // remembered, plus those being added
 	seed     maphash.Seed
 	shards   []keyShard
+	name     string
 	reporter core.Reporter
 	rejected counter.Striped
 }
 
-var _ bulwark.Stage = (*Keyed)(nil)
+var (
+	_ bulwark.Stage       = (*Keyed)(nil)
+	_ bulwark.Inspectable = (*Keyed)(nil)
+)
 
 // keyShard is one lock's worth of keys, in least-recently-used order.
 type keyShard struct {
@@ -85,11 +91,13 @@ func NewKeyed(limit rate.Limit, burst int, key func(ctx context.Context) string,
 	if c.maxKeys >= minShardedKeys {
 		n = maxShards
 	}
-	return &Keyed{
+	k := &Keyed{
 		rule: newRule(limit, burst), key: key, epoch: time.Now(), maxWait: c.maxWait,
 		idle: int64(c.idle), maxKeys: int64(c.maxKeys), seed: maphash.MakeSeed(),
-		shards: make([]keyShard, n), reporter: c.tel.Reporter("ratelimit"),
+		shards: make([]keyShard, n), name: c.tel.Name, reporter: c.tel.Reporter(kind),
 	}
+	observe.Calls(k.reporter, k, (*Keyed).rejections, outcome.Rejected)
+	return k
 }
 
 // Execute runs fn if the bucket of the call's key has a token; otherwise
@@ -290,6 +298,15 @@ func (k *Keyed) Len() int {
 		s.mu.Unlock()
 	}
 	return n
+}
+
+func (k *Keyed) rejections(outcome.Outcome) int64 { return k.rejected.Load() }
+
+// Status returns the limiter's kind ("ratelimit"), name and the calls it
+// rejected since it was built, all keys together; its tokens are per key
+// (Tokens). It takes no lock.
+func (k *Keyed) Status() bulwark.Status {
+	return bulwark.Status{Kind: kind, Name: k.name, Rejected: k.rejected.Load()}
 }
 
 // KeySnapshot is what a Keyed limiter knows at one moment.

@@ -11,6 +11,8 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
+	"github.com/bulwark-go/bulwark/internal/observe"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"golang.org/x/time/rate"
 )
 
@@ -28,6 +30,7 @@ type Limiter struct {
 	b        atomic.Pointer[bucket]
 	epoch    time.Time // the bucket's clock counts from here
 	maxWait  time.Duration
+	name     string
 	reporter core.Reporter
 	rejected counter.Striped
 	mu       sync.Mutex // serializes SetLimit and SetBurst
@@ -42,7 +45,10 @@ type bucket struct {
 	next  atomic.Pointer[bucket]
 }
 
-var _ bulwark.Stage = (*Limiter)(nil)
+var (
+	_ bulwark.Stage       = (*Limiter)(nil)
+	_ bulwark.Inspectable = (*Limiter)(nil)
+)
 
 func badLimit(limit rate.Limit) bool { return math.IsNaN(float64(limit)) || limit < 0 }
 
@@ -65,9 +71,11 @@ func New(limit rate.Limit, burst int, opts ...Option) *Limiter {
 	l := &Limiter{
 		epoch:    time.Now(),
 		maxWait:  c.maxWait,
-		reporter: c.tel.Reporter("ratelimit"),
+		name:     c.tel.Name,
+		reporter: c.tel.Reporter(kind),
 	}
 	l.b.Store(&bucket{rule: newRule(limit, burst)})
+	observe.Calls(l.reporter, l, (*Limiter).rejections, outcome.Rejected)
 	return l
 }
 
@@ -264,6 +272,21 @@ type Snapshot struct {
 	// Rejected counts rejected calls since New. Allowed calls are not
 	// counted: the Allow path stays one atomic step.
 	Rejected int64
+}
+
+// kind is the policy kind of every limiter of this package.
+const kind = "ratelimit"
+
+// rejections is the count of the bulwark.calls series: the limiter counts
+// its rejections only.
+func (l *Limiter) rejections(outcome.Outcome) int64 { return l.rejected.Load() }
+
+// Status returns the limiter's kind ("ratelimit"), name, the tokens in its
+// bucket (as Snapshot counts them) and the calls it rejected since it was
+// built. It takes no lock.
+func (l *Limiter) Status() bulwark.Status {
+	s := l.Snapshot()
+	return bulwark.Status{Kind: kind, Name: l.name, Tokens: s.Tokens, Rejected: s.Rejected}
 }
 
 // Snapshot returns the bucket's settings, its tokens and its rejections;

@@ -8,6 +8,8 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
+	"github.com/bulwark-go/bulwark/internal/observe"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/internal/window"
 )
 
@@ -31,6 +33,7 @@ type SlidingWindow struct {
 	n        int
 	window   time.Duration
 	epoch    time.Time
+	name     string
 	reporter core.Reporter
 	rejected counter.Striped
 
@@ -41,7 +44,10 @@ type SlidingWindow struct {
 	win window.Window
 }
 
-var _ bulwark.Stage = (*SlidingWindow)(nil)
+var (
+	_ bulwark.Stage       = (*SlidingWindow)(nil)
+	_ bulwark.Inspectable = (*SlidingWindow)(nil)
+)
 
 // NewSlidingWindow returns a limiter of about n calls per window. It
 // panics if n < 1 or window <= 0.
@@ -54,8 +60,9 @@ func NewSlidingWindow(n int, window time.Duration, opts ...WindowOption) *Slidin
 	}
 	c := newConfig(opts, WindowOption.applyWindow)
 	s := &SlidingWindow{n: n, window: window, epoch: time.Now(),
-		reporter: c.tel.Reporter("ratelimit")}
+		name: c.tel.Name, reporter: c.tel.Reporter(kind)}
 	s.win.Init(window, 2)
+	observe.Calls(s.reporter, s, (*SlidingWindow).rejections, outcome.Rejected)
 	return s
 }
 
@@ -162,6 +169,17 @@ type WindowSnapshot struct {
 	Window   time.Duration
 	Estimate float64 // weighted calls in the sliding window ending now
 	Rejected int64   // rejected calls since creation
+}
+
+func (s *SlidingWindow) rejections(outcome.Outcome) int64 { return s.rejected.Load() }
+
+// Status returns the limiter's kind ("ratelimit"), name, the room left in
+// the sliding window ending now as Tokens (n less the weighted count, so
+// that about that many calls would be allowed now), and the calls it
+// rejected since it was built.
+func (s *SlidingWindow) Status() bulwark.Status {
+	sn := s.Snapshot()
+	return bulwark.Status{Kind: kind, Name: s.name, Tokens: max(float64(sn.N)-sn.Estimate, 0), Rejected: sn.Rejected}
 }
 
 // Snapshot returns the limiter's settings, its use and its counts; the
