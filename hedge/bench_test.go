@@ -2,6 +2,7 @@ package hedge_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,6 +76,26 @@ func BenchmarkNotFiringWithBudget(b *testing.B) {
 	for b.Loop() {
 		if h.Execute(ctx, testutil.Nop) != nil {
 			b.Fatal()
+		}
+	}
+}
+
+// BenchmarkFailureLaunchesAHedge: the primary fails at once, which launches
+// the hedge at once, and the hedge wins.
+func BenchmarkFailureLaunchesAHedge(b *testing.B) {
+	h := hedge.New(hedge.WithDelay(time.Second))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		var n atomic.Int32
+		err := h.Execute(ctx, func(context.Context) error {
+			if n.Add(1) == 1 {
+				return testutil.ErrDep
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -85,3 +85,16 @@ func BenchmarkSuccessWithSharedBudget(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkExhaustedZeroDelay: every attempt fails, with nothing listening
+// for the events.
+func BenchmarkExhaustedZeroDelay(b *testing.B) {
+	r := retry.New(retry.WithDelay(0))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if r.Execute(ctx, testutil.Fail) == nil {
+			b.Fatal()
+		}
+	}
+}

@@ -66,3 +66,17 @@ func BenchmarkExecuteAbandon(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkExecuteTimedOut: the Timeout's own deadline fires, with nothing
+// listening for its event.
+func BenchmarkExecuteTimedOut(b *testing.B) {
+	t := timeout.New(time.Nanosecond)
+	ctx := context.Background()
+	wait := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+	b.ReportAllocs()
+	for b.Loop() {
+		if t.Execute(ctx, wait) != timeout.ErrTimeout {
+			b.Fatal()
+		}
+	}
+}
