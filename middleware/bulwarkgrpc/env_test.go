@@ -136,6 +136,7 @@ type env struct {
 	client healthpb.HealthClient
 	srv    *grpc.Server
 	lis    *bufconn.Listener
+	close  func() // closes the connection and stops the server, once
 }
 
 // newEnv starts the server with the faulty interceptors innermost (after
@@ -163,11 +164,12 @@ func newEnv(t testing.TB, serverOpts []grpc.ServerOption, dialOpts ...grpc.DialO
 	require.NoError(t, err)
 	e.conn = conn
 	e.client = healthpb.NewHealthClient(conn)
-	t.Cleanup(func() {
+	e.close = sync.OnceFunc(func() {
 		_ = conn.Close()
 		e.srv.Stop()
 		<-served
 	})
+	t.Cleanup(e.close)
 	return e
 }
 

@@ -100,14 +100,14 @@ type permitStream struct {
 	method string
 	permit *breaker.Permit
 	stop   func() bool
-	ended  atomic.Bool
+	once   sync.Once // a RecvMsg racing the cancellation returns once Done did
 }
 
 func (s *permitStream) end(outcome error) {
-	if s.ended.CompareAndSwap(false, true) {
+	s.once.Do(func() {
 		s.stop()
 		s.permit.Done(s.ctx, outcome)
-	}
+	})
 }
 
 func (s *permitStream) RecvMsg(m any) error {

@@ -1,0 +1,254 @@
+package bulwarkgrpc_test
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/middleware/bulwarkgrpc"
+	"github.com/bulwark-go/bulwark/retry"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+)
+
+func watch(ctx context.Context, e *env, service string) (grpc.ServerStreamingClient[healthpb.HealthCheckResponse], error) {
+	return e.client.Watch(ctx, &healthpb.HealthCheckRequest{Service: service})
+}
+
+func recvStatus(t *testing.T, s grpc.ServerStreamingClient[healthpb.HealthCheckResponse]) healthpb.HealthCheckResponse_ServingStatus {
+	t.Helper()
+	m, err := s.Recv()
+	require.NoError(t, err)
+	return m.GetStatus()
+}
+
+// hostedPolicy is a pipeline, so the stream interceptor runs it on a
+// goroutine of the stream's; the bulkhead tells whether its permit is back.
+func hostedPolicy(maxAttempts int) (bulwark.Policy, *bulkhead.Bulkhead) {
+	bh := bulkhead.New(8)
+	return bulwark.New(retry.New(retry.WithMaxAttempts(maxAttempts), retry.WithDelay(0)), bh), bh
+}
+
+func TestStreamRetriedBeforeTheFirstMessage(t *testing.T) {
+	p, bh := hostedPolicy(3)
+	e := clientEnv(t, p, bulwarkgrpc.WithIdempotent(watchMethod))
+	e.health.SetServingStatus("down", healthpb.HealthCheckResponse_NOT_SERVING)
+	e.faults.add(watchMethod, fault{code: codes.Unavailable}, fault{code: codes.ResourceExhausted, pushback: []string{"0"}})
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	s, err := watch(ctx, e, "down")
+	require.NoError(t, err)
+	// NOT_SERVING, not SERVICE_UNKNOWN: the third attempt was sent the
+	// caller's request again.
+	assert.Equal(t, healthpb.HealthCheckResponse_NOT_SERVING, recvStatus(t, s))
+	assert.Equal(t, 3, e.faults.count(watchMethod))
+	assert.Equal(t, 1, bh.Snapshot().InFlight, "one permit for the whole stream, every attempt included")
+
+	e.health.SetServingStatus("down", healthpb.HealthCheckResponse_SERVING)
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, recvStatus(t, s))
+	cancel()
+	_, err = s.Recv()
+	assert.Equal(t, codes.Canceled, status.Code(err))
+	assert.Zero(t, bh.Snapshot().InFlight)
+}
+
+func TestStreamNotRetriedAfterTheFirstMessage(t *testing.T) {
+	p, bh := hostedPolicy(3)
+	e := clientEnv(t, p, bulwarkgrpc.WithIdempotent(watchMethod))
+	e.faults.add(watchMethod, fault{code: codes.Unavailable, msg: "cut", afterMessages: 1})
+
+	s, err := watch(t.Context(), e, "svc")
+	require.NoError(t, err)
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, recvStatus(t, s))
+	_, err = s.Recv()
+	st, _ := status.FromError(err)
+	assert.Equal(t, codes.Unavailable, st.Code())
+	assert.Equal(t, "cut", st.Message())
+	assert.Equal(t, 1, e.faults.count(watchMethod))
+	assert.Zero(t, bh.Snapshot().InFlight, "the permit is back when the caller sees the end")
+	_, err = s.Recv()
+	assert.Equal(t, codes.Unavailable, status.Code(err), "the end stays the end")
+}
+
+func TestStreamNotRetriedWhenNotIdempotent(t *testing.T) {
+	p, bh := hostedPolicy(3)
+	e := clientEnv(t, p)
+	e.faults.add(watchMethod, fault{code: codes.Unavailable})
+	s, err := watch(t.Context(), e, "svc")
+	require.NoError(t, err)
+	_, err = s.Recv()
+	assert.Equal(t, codes.Unavailable, status.Code(err))
+	assert.Equal(t, 1, e.faults.count(watchMethod))
+	assert.Zero(t, bh.Snapshot().InFlight)
+}
+
+func TestStreamRetriesExhausted(t *testing.T) {
+	p, bh := hostedPolicy(2)
+	e := clientEnv(t, p, bulwarkgrpc.WithIdempotent(watchMethod))
+	e.faults.add(watchMethod, fault{code: codes.Unavailable}, fault{code: codes.Unavailable, msg: "still down"})
+	s, err := watch(t.Context(), e, "svc")
+	require.NoError(t, err)
+	_, err = s.Recv()
+	st, _ := status.FromError(err)
+	assert.Equal(t, codes.Unavailable, st.Code())
+	assert.Equal(t, "still down", st.Message())
+	assert.ErrorIs(t, err, retry.ErrExhausted)
+	assert.Equal(t, 2, e.faults.count(watchMethod))
+	assert.Zero(t, bh.Snapshot().InFlight)
+}
+
+func TestStreamEndsWell(t *testing.T) {
+	// List is unary; the health service's only stream never ends by
+	// itself, so a stream that ends well is one the server cuts with OK.
+	p, bh := hostedPolicy(1)
+	e := clientEnv(t, p)
+	e.faults.add(watchMethod, fault{code: codes.OK, afterMessages: 1})
+	s, err := watch(t.Context(), e, "svc")
+	require.NoError(t, err)
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, recvStatus(t, s))
+	_, err = s.Recv()
+	assert.Equal(t, io.EOF, err)
+	assert.Zero(t, bh.Snapshot().InFlight)
+}
+
+func TestStreamRejectedAtOpening(t *testing.T) {
+	bh := bulkhead.New(1)
+	e := clientEnv(t, bh)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	first, err := watch(ctx, e, "svc")
+	require.NoError(t, err)
+	recvStatus(t, first)
+
+	_, err = watch(t.Context(), e, "svc")
+	assert.Equal(t, codes.Unavailable, status.Code(err))
+	assert.ErrorIs(t, err, bulkhead.ErrFull)
+	assert.Equal(t, 1, e.faults.count(watchMethod))
+}
+
+// A stream cancelled half-way gives its permit back without the caller
+// reading it again: the next stream, queued for that permit, gets it.
+func TestStreamCancelledHalfWayReturnsItsPermit(t *testing.T) {
+	bh := bulkhead.New(1, bulkhead.WithMaxQueue(1))
+	e := clientEnv(t, bh)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	first, err := watch(ctx, e, "svc")
+	require.NoError(t, err)
+	recvStatus(t, first)
+	assert.Equal(t, bulkhead.Snapshot{Limit: 1, InFlight: 1}, bh.Snapshot())
+
+	second := make(chan error, 1)
+	go func() {
+		s, err := watch(t.Context(), e, "svc") // queued behind the first
+		if err == nil {
+			_, err = s.Recv()
+		}
+		second <- err
+	}()
+	cancel() // and never read the first again
+	require.NoError(t, <-second)
+	assert.Equal(t, bulkhead.Snapshot{Limit: 1, InFlight: 1}, bh.Snapshot(), "the second holds the one permit")
+
+	// Closing the ClientConn ends the second stream, which nobody reads:
+	// its goroutine ends, and its permit is back.
+	e.close()
+	goleak.VerifyNone(t)
+	assert.Zero(t, bh.Snapshot().InFlight)
+}
+
+// A breaker alone is used through Acquire and Done: a cancelled stream
+// frees its half-open probe slot.
+func TestStreamBreakerPermitFreedByCancel(t *testing.T) {
+	b := breaker.New(breaker.WithConsecutiveFailures(1), breaker.WithOpenDuration(time.Nanosecond),
+		breaker.WithHalfOpenProbes(1), breaker.WithHalfOpenMaxWait(time.Hour), breaker.WithFailureIf(bulwarkgrpc.IsFailure))
+	e := clientEnv(t, b)
+	e.faults.add(watchMethod, fault{code: codes.Internal})
+
+	s, err := watch(t.Context(), e, "svc")
+	require.NoError(t, err)
+	_, err = s.Recv()
+	require.Equal(t, codes.Internal, status.Code(err))
+	require.NotEqual(t, breaker.Closed, b.State(), "the stream's final status was a failure")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	probe, err := watch(ctx, e, "svc")
+	require.NoError(t, err)
+	recvStatus(t, probe)
+	_, err = watch(t.Context(), e, "svc")
+	assert.ErrorIs(t, err, breaker.ErrOpen, "the probe slot is taken")
+	assert.Equal(t, codes.Unavailable, status.Code(err))
+
+	cancel()
+	_, err = probe.Recv()
+	assert.Equal(t, codes.Canceled, status.Code(err))
+	assert.Equal(t, breaker.HalfOpen, b.State(), "a cancellation is no outcome")
+
+	ctx, cancel = context.WithCancel(t.Context())
+	defer cancel()
+	again, err := watch(ctx, e, "svc")
+	require.NoError(t, err, "the probe slot was freed")
+	recvStatus(t, again)
+}
+
+func TestStreamBreakerLearnsTheFinalStatus(t *testing.T) {
+	b := breaker.New(breaker.WithConsecutiveFailures(1), breaker.WithOpenDuration(time.Hour),
+		breaker.WithFailureIf(bulwarkgrpc.IsFailure))
+	e := clientEnv(t, b)
+	e.faults.add(watchMethod, fault{code: codes.NotFound, afterMessages: 1})
+	s, err := watch(t.Context(), e, "svc")
+	require.NoError(t, err)
+	recvStatus(t, s)
+	_, err = s.Recv()
+	assert.Equal(t, codes.NotFound, status.Code(err))
+	assert.Equal(t, breaker.Closed, b.State(), "NotFound is an answer")
+
+	e.faults.add(watchMethod, fault{code: codes.DataLoss, afterMessages: 1})
+	s, err = watch(t.Context(), e, "svc")
+	require.NoError(t, err)
+	recvStatus(t, s)
+	_, err = s.Recv()
+	assert.Equal(t, codes.DataLoss, status.Code(err))
+	assert.Equal(t, breaker.Open, b.State())
+	_, err = watch(t.Context(), e, "svc")
+	assert.ErrorIs(t, err, breaker.ErrOpen)
+}
+
+func TestStreamHedgeIsRefused(t *testing.T) {
+	opened := make(chan struct{}, 1)
+	twice := policyFunc(func(ctx context.Context, fn func(context.Context) error) error {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		first := make(chan error, 1)
+		go func() { first <- fn(ctx) }()
+		<-opened
+		second := fn(ctx)
+		cancel()
+		<-first
+		return second
+	})
+	signal := grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		s, err := streamer(ctx, desc, cc, method, opts...)
+		opened <- struct{}{}
+		return s, err
+	})
+	e := newEnv(t, nil, grpc.WithChainStreamInterceptor(bulwarkgrpc.StreamClientInterceptor(twice)), signal)
+	s, err := watch(t.Context(), e, "svc")
+	if err == nil {
+		_, err = s.Recv()
+		for err == nil {
+			_, err = s.Recv()
+		}
+	}
+	assert.Equal(t, codes.FailedPrecondition, status.Code(err))
+}
