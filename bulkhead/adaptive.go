@@ -175,9 +175,14 @@ func (g *gradient2) Update(limit float64, s Sample) float64 {
 	return limit*(1-gradientSmoothing) + next*gradientSmoothing
 }
 
-// Adaptive is a bulkhead whose limit an Algorithm moves with the
-// dependency's latency and drops, within the bounds of WithLimits. Calls
-// queue and are rejected as in a Bulkhead; Limit returns the current limit.
+// Adaptive is a bulkhead whose limit an Algorithm (AIMD, Vegas, Gradient2)
+// moves with the dependency's latency and drops, once a sample window,
+// within the bounds of WithLimits: it starts at WithInitialLimit (20),
+// shrinks when calls slow down or fail, and grows while they are fast and
+// the limit is in use. Calls queue and are rejected as in a Bulkhead.
+//
+// Execute is the method to call, or the Adaptive as a stage of a bulwark
+// pipeline; Limit returns the current limit, Status and Snapshot the rest.
 // An Adaptive is safe for concurrent use.
 //
 // The zero value has no algorithm and no limit: its Execute runs nothing

@@ -213,10 +213,16 @@ func (g *gate) grant() {
 }
 
 // Bulkhead caps the calls in flight: at most the limit given to New run at
-// once, and the others wait in a bounded queue or are rejected with an
-// error matching ErrFull. Most callers want Execute, or the Bulkhead as a
-// stage of a bulwark pipeline (inside an abandoning timeout: see the
-// package documentation on order). A Bulkhead is safe for concurrent use.
+// once; the others wait, first come first served, in a queue of
+// WithMaxQueue places for at most WithMaxWait, or are rejected with an
+// error matching ErrFull (at once, by default). A call holds its permit
+// for as long as it runs, so a Bulkhead placed inside a timeout built with
+// timeout.WithAbandon bounds the functions running, abandoned ones
+// included, and one placed outside it only the callers waiting.
+//
+// Execute is the method to call, or the Bulkhead as a stage of a bulwark
+// pipeline; Status and Snapshot read its use. A Bulkhead is safe for
+// concurrent use.
 //
 // The zero value has no limit: its Execute runs nothing and returns an
 // error matching ErrZeroValue; build a Bulkhead with New.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
@@ -30,11 +31,45 @@ func Example() {
 	// <nil>
 }
 
+// An adaptive limit follows the dependency's latency. AIMD grows it by
+// one after each window of samples (here 10 calls) taken with the limit in
+// use and fast calls, and halves it after a window whose calls took
+// longer than 20ms on average.
 func ExampleNewAdaptive() {
-	a := bulkhead.NewAdaptive(bulkhead.Vegas(), bulkhead.WithLimits(10, 500), bulkhead.WithInitialLimit(50))
-	err := a.Execute(context.Background(), func(ctx context.Context) error { return nil })
-	fmt.Println(err, a.Limit())
-	// Output: <nil> 50
+	a := bulkhead.NewAdaptive(bulkhead.AIMD(0.5, 20*time.Millisecond),
+		bulkhead.WithInitialLimit(4), bulkhead.WithSampleWindow(time.Nanosecond), bulkhead.WithMaxQueue(100))
+	// load runs as many calls at once as the limit lets through, each
+	// taking d once all have started, until the limit moves.
+	load := func(d time.Duration) {
+		for before := a.Limit(); a.Limit() == before; {
+			n := a.Limit()
+			var started, done sync.WaitGroup
+			started.Add(n)
+			for range n {
+				done.Go(func() {
+					_ = a.Execute(context.Background(), func(ctx context.Context) error {
+						started.Done()
+						started.Wait()
+						time.Sleep(d)
+						return nil
+					})
+				})
+			}
+			done.Wait()
+		}
+		fmt.Print(" ", a.Limit())
+	}
+	fmt.Print("fast: ", a.Limit())
+	load(0)
+	load(0)
+	fmt.Print("\nslow: ", a.Limit())
+	load(60 * time.Millisecond)
+	load(60 * time.Millisecond)
+	load(60 * time.Millisecond)
+	fmt.Println()
+	// Output:
+	// fast: 4 5 6
+	// slow: 6 3 2 1
 }
 
 // A bulkhead inside an abandoning timeout keeps its permit until the
