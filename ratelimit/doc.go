@@ -66,15 +66,19 @@
 // [NewKeyed] reads a key from each call's context and keeps a token bucket
 // per key, of the same arithmetic as [New]'s. Memory is bounded: at most
 // [WithMaxKeys] keys are remembered (10000 by default). A key is forgotten
-// only to make room for a new one once that many are remembered (the
-// least recently used: exactly below 1024 keys, among the keys of the new
-// key's lock from 1024 on), or when it has been idle for
-// [WithIdleExpiry] (10 minutes) and its bucket is full again. Forgetting a
-// key forgets its bucket, so only a key evicted at the bound can come back
-// to a fresh burst; keys in use stay at the front of the
-// least-recently-used order and survive a flood of new keys. Keys are
-// spread over 16 locks (one below 1024 keys); a call for a known key costs
-// one lock, one map lookup and no allocation. A remembered key costs under
+// only to make room for a new one once that many are remembered, or when
+// it has been idle for [WithIdleExpiry] (10 minutes) and its bucket is
+// full again. Forgetting a key forgets its bucket, so only a key evicted at
+// the bound can come back to a fresh burst; keys in use stay at the front
+// of the least-recently-used order and survive a flood of new keys.
+//
+// How many locks hold the keys depends on the bound, not on the keys
+// remembered: a Keyed whose WithMaxKeys is 1024 or more (the default
+// among them) spreads its keys over 16 locks by a hash of the key, each
+// with its own least-recently-used order, so that the key evicted is the
+// least recently used of the new key's lock; below 1024, one lock holds
+// every key and the order is exact. A call for a known key costs one
+// lock, one map lookup and no allocation. A remembered key costs under
 // 160 bytes besides the key itself; an unlimited Keyed remembers none.
 //
 // # Zero values

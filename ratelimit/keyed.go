@@ -16,12 +16,20 @@ import (
 )
 
 // Keyed gives each key (a tenant, a user, a client address, a route, read
-// from the call's context) a token bucket of its own. See the package
-// documentation for the memory bound and its accuracy trade-off.
+// from the call's context by the function given to NewKeyed) a token
+// bucket of its own, which works as a Limiter's. Its memory is bounded: it
+// remembers at most WithMaxKeys keys (10000), and past that a new key makes
+// it forget the least recently used one (of the new key's lock, when
+// WithMaxKeys is 1024 or more),
+// whose next call finds a full bucket; it also forgets a key idle for WithIdleExpiry (10 minutes) once
+// its bucket is full again, which changes nothing a call sees.
 //
-// A Keyed limiter is safe for concurrent use. Its zero value has no limit:
-// its Execute runs nothing and returns an error matching ErrZeroValue.
-// Build one with NewKeyed.
+// Execute is the method to call, or the Keyed as a stage of a bulwark
+// pipeline; Tokens reads a key's bucket, Len the number of keys, Status
+// and Snapshot the rest. A Keyed limiter is safe for concurrent use.
+//
+// Its zero value has no limit: its Execute runs nothing and returns an
+// error matching ErrZeroValue. Build one with NewKeyed.
 type Keyed struct {
 	rule     rule
 	key      func(context.Context) string

@@ -17,15 +17,19 @@ import (
 )
 
 // Limiter is a token bucket: limit tokens a second, up to burst at once;
-// the bucket starts full. A call takes a token or is rejected with an
-// error matching ErrLimited that says when one will be there; with
-// WithMaxWait it may wait for its token instead. Over any interval of
-// length t it admits at most limit × t + burst calls, however many
-// goroutines call it at once. See the package documentation.
+// the bucket starts full, and rate.Inf admits every call. A call takes a
+// token or is rejected with an error matching ErrLimited that says when
+// one will be there; with WithMaxWait it may wait for its token instead.
+// Over any interval of length t it admits at most limit × t + burst calls,
+// however many goroutines call it at once, and an idle bucket refills to
+// burst.
 //
-// A Limiter is safe for concurrent use. Its zero value has no limit: its
-// Execute runs nothing and returns an error matching ErrZeroValue. Build
-// one with New.
+// Execute is the method to call, or the Limiter as a stage of a bulwark
+// pipeline; SetLimit and SetBurst change it at run time, Status and
+// Snapshot read it. A Limiter is safe for concurrent use.
+//
+// Its zero value has no limit: its Execute runs nothing and returns an
+// error matching ErrZeroValue. Build one with New.
 type Limiter struct {
 	b        atomic.Pointer[bucket]
 	epoch    time.Time // the bucket's clock counts from here

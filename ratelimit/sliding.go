@@ -17,8 +17,8 @@ import (
 // "100 per minute". It counts the calls of the current window (windows are
 // aligned on multiples of the window from the limiter's creation) and
 // weighs the previous window's count by the share of it that still
-// overlaps the sliding window ending now: a call is allowed while
-// previous × overlap + current < n.
+// overlaps the sliding window ending now: a call is allowed if it fits,
+// previous × overlap + current + 1 <= n.
 //
 // Accuracy: the weighting assumes the previous window's calls were spread
 // evenly. Under steady demand the admitted rate is n per window; over k
@@ -26,9 +26,12 @@ import (
 // case (the previous window's calls all at its end) a trailing window of
 // length window can hold up to 2n calls. A token bucket (New) is exact.
 //
-// A SlidingWindow is safe for concurrent use. Its zero value has no limit:
-// its Execute runs nothing and returns an error matching ErrZeroValue.
-// Build one with NewSlidingWindow.
+// Execute is the method to call, or the SlidingWindow as a stage of a
+// bulwark pipeline; Status and Snapshot read it. A SlidingWindow is safe
+// for concurrent use.
+//
+// Its zero value has no limit: its Execute runs nothing and returns an
+// error matching ErrZeroValue. Build one with NewSlidingWindow.
 type SlidingWindow struct {
 	n        int
 	window   time.Duration

@@ -81,3 +81,48 @@ func TestSlidingWindowCountsTimesBeforeItsEpoch(t *testing.T) {
 		assert.InDelta(t, 1, s.Snapshot().Estimate, 1e-9)
 	})
 }
+
+// A call is allowed if it fits: previous × overlap + current + 1 <= n.
+func TestSlidingWindowAdmitsACallThatFits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := ratelimit.NewSlidingWindow(2, time.Second)
+		require.NoError(t, s.Execute(context.Background(), nop))
+		time.Sleep(1500 * time.Millisecond) // the call weighs 0.5 now
+		require.NoError(t, s.Execute(context.Background(), nop), "0.5 + 0 + 1 <= 2")
+		assert.InDelta(t, 1.5, s.Snapshot().Estimate, 1e-9)
+		assert.ErrorIs(t, s.Execute(context.Background(), nop), ratelimit.ErrLimited, "1.5 + 1 > 2, though 1.5 < 2")
+	})
+}
+
+// The worst case: the previous window's calls all at its end. A trailing
+// window as long as the limiter's then holds up to 2n calls, and no more.
+func TestSlidingWindowWorstCaseIsTwiceN(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 100
+		s := ratelimit.NewSlidingWindow(n, time.Second)
+		time.Sleep(time.Second - time.Millisecond)
+		var admitted []time.Duration
+		start := time.Now()
+		for range n { // n calls in the first window's last millisecond
+			require.NoError(t, s.Execute(context.Background(), nop))
+			admitted = append(admitted, 0)
+		}
+		for range 2000 { // then a call every millisecond
+			time.Sleep(time.Millisecond)
+			if s.Execute(context.Background(), nop) == nil {
+				admitted = append(admitted, time.Since(start))
+			}
+		}
+		worst := 0
+		for i := range admitted {
+			j := i
+			for j < len(admitted) && admitted[j]-admitted[i] < time.Second {
+				j++
+			}
+			worst = max(worst, j-i)
+		}
+		t.Logf("the most calls in a trailing second: %d, n = %d", worst, n)
+		assert.LessOrEqual(t, worst, 2*n)
+		assert.Greater(t, worst, 3*n/2, "the weighting lets more than n through")
+	})
+}
