@@ -136,9 +136,16 @@ func (e openError) RetryAfter() time.Duration { return e.p.left() }
 // left returns the time until the period ends, 0 once it has.
 func (p *openPeriod) left() time.Duration { return max(0, p.until-p.b.sinceEpoch()) }
 
-// Breaker is a circuit breaker: see the package documentation. Build one
-// with New; Execute is the method most callers want, Acquire serves code
-// that cannot hand over a function.
+// Breaker is a circuit breaker. Closed, it lets calls through and records
+// their outcomes; when a trip rule fires (five failures in a row by
+// default) it opens and rejects calls with an error matching ErrOpen,
+// which says when it will admit probes; once the open duration has passed
+// it is half-open and admits probes, whose outcomes close or reopen it.
+// Isolate, Disable and Reset force its state.
+//
+// Execute is the method most callers want, or the Breaker as a stage of a
+// bulwark pipeline; Acquire and Permit.Done serve code that cannot hand
+// over a function. State, Status and Snapshot read it.
 //
 // The zero value is a Breaker with New's defaults: five failures in a row
 // open it for 60s, after which one probe's success closes it. It is
