@@ -67,3 +67,17 @@ func BenchmarkSlidingWindow(b *testing.B) {
 		}
 	}
 }
+
+// A rejection, with its hint: the limit is low enough that every call
+// after the first is rejected.
+func BenchmarkRejected(b *testing.B) {
+	l := ratelimit.New(1e-3, 1)
+	ctx := context.Background()
+	_ = l.Execute(ctx, nop)
+	b.ReportAllocs()
+	for b.Loop() {
+		if l.Execute(ctx, nop) == nil {
+			b.Fatal()
+		}
+	}
+}
