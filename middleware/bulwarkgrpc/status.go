@@ -38,7 +38,8 @@ func (e *statusError) Unwrap() error              { return e.err }
 // caller gets, always a status error:
 //   - the error of an attempt: its own status, unchanged (the very error
 //     grpc returned when nothing wrapped it, else a statusError with the
-//     same status, so that errors.Is still finds retry.ErrExhausted);
+//     same status, so that errors.Is still finds retry.ErrExhausted),
+//     unless a timeout of the policy fired, which makes it DeadlineExceeded;
 //   - a local rejection: ResourceExhausted for a rate limit, Unavailable
 //     for the others (breaker open, bulkhead full, throttled), with the
 //     rejection's hint as a google.rpc.RetryInfo detail;
@@ -52,7 +53,7 @@ func clientError(err error) error {
 	if e, ok := err.(*callError); ok {
 		return e.err
 	}
-	if e := findCallError(err); e != nil {
+	if e := findCallError(err); e != nil && !errors.Is(err, timeout.ErrTimeout) {
 		return &statusError{st: statusOf(e.err), msg: e.err.Error(), err: err}
 	}
 	st, hint, hinted := policyStatus(err, false)
@@ -64,13 +65,14 @@ func clientError(err error) error {
 
 // serverError turns what a server policy returned into the error the
 // handler's caller (grpc) gets. The handler's own status error goes out
-// unchanged; a rejection by a rate limit or a full bulkhead becomes
+// unchanged, unless a timeout of the policy fired (DeadlineExceeded, whatever
+// the handler made of its cancelled context); a rejection by a rate limit or a full bulkhead becomes
 // ResourceExhausted, any other rejection Unavailable, a timeout
 // DeadlineExceeded; a rejection's hint goes out as the
 // grpc-retry-pushback-ms trailer (through setTrailer) and a
 // google.rpc.RetryInfo detail.
 func serverError(err error, setTrailer func(metadata.MD)) error {
-	if e := findCallError(err); e != nil {
+	if e := findCallError(err); e != nil && !errors.Is(err, timeout.ErrTimeout) {
 		if _, ok := e.err.(interface{ GRPCStatus() *status.Status }); ok {
 			return e.err
 		}

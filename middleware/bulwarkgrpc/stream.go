@@ -112,11 +112,7 @@ func (s *permitStream) end(outcome error) {
 
 func (s *permitStream) RecvMsg(m any) error {
 	normal := false
-	defer func() {
-		if !normal {
-			s.end(errPanicked)
-		}
-	}()
+	defer s.guard(&normal)
 	err := s.ClientStream.RecvMsg(m)
 	normal = true
 	switch {
@@ -128,13 +124,32 @@ func (s *permitStream) RecvMsg(m any) error {
 	return err
 }
 
+func (s *permitStream) CloseSend() error {
+	normal := false
+	defer s.guard(&normal)
+	err := s.ClientStream.CloseSend()
+	normal = true
+	return err
+}
+
+func (s *permitStream) Header() (metadata.MD, error) {
+	normal := false
+	defer s.guard(&normal)
+	md, err := s.ClientStream.Header()
+	normal = true
+	return md, err
+}
+
+// guard reports a panic (or runtime.Goexit) in a call of the stream.
+func (s *permitStream) guard(normal *bool) {
+	if !*normal {
+		s.end(errPanicked)
+	}
+}
+
 func (s *permitStream) SendMsg(m any) error {
 	normal := false
-	defer func() {
-		if !normal {
-			s.end(errPanicked)
-		}
-	}()
+	defer s.guard(&normal)
 	err := s.ClientStream.SendMsg(m)
 	normal = true
 	if err != nil && err != io.EOF {

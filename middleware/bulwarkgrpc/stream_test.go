@@ -20,8 +20,8 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-func watch(ctx context.Context, e *env, service string) (grpc.ServerStreamingClient[healthpb.HealthCheckResponse], error) {
-	return e.client.Watch(ctx, &healthpb.HealthCheckRequest{Service: service})
+func watch(ctx context.Context, e *env, service string, opts ...grpc.CallOption) (grpc.ServerStreamingClient[healthpb.HealthCheckResponse], error) {
+	return e.client.Watch(ctx, &healthpb.HealthCheckRequest{Service: service}, opts...)
 }
 
 func recvStatus(t *testing.T, s grpc.ServerStreamingClient[healthpb.HealthCheckResponse]) healthpb.HealthCheckResponse_ServingStatus {
