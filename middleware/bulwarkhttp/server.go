@@ -83,8 +83,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.abort != nil {
 		panic(s.abort)
 	}
-	if err != nil && s.rw.status == 0 {
-		h.reject(w, s, err)
+	if s.rw.status == 0 {
+		if err != nil {
+			h.reject(w, s, err)
+		} else if q := h.cfg.quota; q != nil {
+			q.set(w.Header(), s) // net/http writes the 200 of a silent handler
+		}
 	}
 }
 

@@ -237,7 +237,9 @@ func (c *call) send(ctx context.Context) error {
 	// ends are brought onto it: the policies' context being done while
 	// the attempt runs (a timeout, a hedge's loser), and the attempt
 	// timeout. With neither, the caller's context does.
-	inner := ctx.Done() != nil && ctx.Done() != c.Done()
+	// ctx is c itself when no policy made a context of its own; asking
+	// c for Done then would make its channel for nothing.
+	inner := ctx != context.Context(c) && ctx.Done() != nil && ctx.Done() != c.Done()
 	x, h := c.caller, held{}
 	if inner || c.t.cfg.attemptTimeout > 0 || c.timer != nil {
 		x, h.cancel, h.shared = c.requestContext()
