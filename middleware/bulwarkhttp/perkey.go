@@ -60,8 +60,9 @@ func NewPerKey(maxKeys int, newPolicy func(key string) bulwark.Policy) *PerKey {
 	return &PerKey{newPolicy: newPolicy, max: maxKeys, keys: make(map[string]*keyedPolicy)}
 }
 
-// Execute runs fn through the policy of the key in ctx. It returns an error,
-// without running fn, if the factory returned a nil policy.
+// Execute runs fn through the policy of the key in ctx. It returns an error
+// marked bulwark.Permanent, without running fn, if the factory returned a
+// nil policy.
 func (k *PerKey) Execute(ctx context.Context, fn func(context.Context) error) error {
 	if ctx == nil {
 		return bulwark.ErrNilContext
@@ -99,7 +100,8 @@ func (k *PerKey) policy(key string) (bulwark.Policy, error) {
 	}
 	p := k.newPolicy(key)
 	if isNil(p) {
-		return nil, fmt.Errorf("bulwark/bulwarkhttp: the policy factory returned nil for key %q", key)
+		// Permanent: no retry can mend the factory.
+		return nil, bulwark.Permanent(fmt.Errorf("bulwark/bulwarkhttp: the policy factory returned nil for key %q", key))
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()

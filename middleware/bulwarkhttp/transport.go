@@ -157,8 +157,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	expired := c.timer != nil && !c.timer.Stop()
 	c.gate()
 	if expired {
-		c.finish(err) // discards what the attempts left
-		closeBody(req)
+		c.finish(errPanicked) // discards what the attempts left
 		return nil, &totalTimeoutError{err: err}
 	}
 	return c.finish(err)
@@ -366,21 +365,22 @@ var errSentOnce = errors.New("bulwark/bulwarkhttp: the request was sent once and
 // says whether this one may send the request.
 func (c *call) startAttempt() int {
 	c.mu.Lock()
-	last := c.last
-	c.last = held{}
-	verdict := again
 	switch {
 	case !c.sent || c.mayRepeat:
 		c.sent = true
 		c.inFlight++
 	case c.inFlight > 0:
-		verdict = beside
+		c.mu.Unlock()
+		return beside
 	default:
-		verdict = never
+		c.mu.Unlock()
+		return never // and the response kept stays the answer
 	}
+	last := c.last
+	c.last = held{}
 	c.mu.Unlock()
 	c.discard(last)
-	return verdict
+	return again
 }
 
 func (c *call) endAttempt() {
@@ -509,8 +509,8 @@ func (c *call) finish(err error) (*http.Response, error) {
 	return nil, err
 }
 
-// errPanicked stands for the outcome of a call that panicked, to discard
-// what it left.
+// errPanicked stands for the outcome of a call that panicked or expired,
+// to discard what it left.
 var errPanicked = errors.New("bulwark/bulwarkhttp: panicked")
 
 // errNoResponse is returned when the policy succeeded without any attempt

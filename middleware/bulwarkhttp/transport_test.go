@@ -772,3 +772,57 @@ func TestTransportConcurrentUse(t *testing.T) {
 	assert.Equal(t, int64(800), base.sent.Load())
 	assert.Zero(t, base.open.Load())
 }
+
+func TestTransportTotalTimeoutClosesAnUnsentBodyOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// A policy that waits for its context and never calls the
+		// function: the request is never sent.
+		wait := policyFunc(func(ctx context.Context, _ func(context.Context) error) error {
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		rt := bulwarkhttp.Transport(nil, wait, bulwarkhttp.WithTotalTimeout(time.Second))
+		body := &closeCounter{Reader: strings.NewReader("x")}
+		req, _ := http.NewRequest("PUT", "http://upstream/", body)
+		_, err := rt.RoundTrip(req)
+		assert.ErrorIs(t, err, timeout.ErrTimeout)
+		assert.Equal(t, int32(1), body.closed.Load())
+	})
+}
+
+func TestTransportHostFactoryReturningNilIsNotRetried(t *testing.T) {
+	var built atomic.Int32
+	rt := bulwarkhttp.Transport(nil, noWait(), bulwarkhttp.WithHostPolicy(1, func(string) bulwark.Policy {
+		built.Add(1)
+		return nil
+	}))
+	req, _ := http.NewRequest("GET", "http://upstream/", nil)
+	_, err := rt.RoundTrip(req)
+	assert.ErrorContains(t, err, "the policy factory returned nil")
+	assert.Equal(t, int32(1), built.Load())
+}
+
+func TestTransportPolicyRunningAgainAfterASendOnceKeepsTheAnswer(t *testing.T) {
+	f := &flaky{fails: 1 << 30}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	// A policy of someone else's that retries whatever happens, context
+	// or not.
+	stubborn := policyFunc(func(ctx context.Context, fn func(context.Context) error) error {
+		var err error
+		for range 3 {
+			if err = fn(context.WithoutCancel(ctx)); err == nil {
+				return nil
+			}
+		}
+		return err
+	})
+	base := &counting{rt: srv.Client().Transport}
+	rt := bulwarkhttp.Transport(base, stubborn)
+	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader("once"))
+	resp, err := rt.RoundTrip(req)
+	assert.Equal(t, int64(1), base.sent.Load(), "a POST is sent once, whatever the policy")
+	assert.ErrorContains(t, err, "sent once and may not be sent again")
+	assert.Nil(t, resp)
+	assert.Zero(t, base.open.Load())
+}
