@@ -63,8 +63,10 @@ var (
 	_ bulwark.Inspectable = (*Hedge)(nil)
 )
 
-// defaultHedge runs the calls of the zero Hedge.
-var defaultHedge = sync.OnceValue(func() *Hedge { return New() })
+// defaultHedge runs the calls of the zero Hedge, which count in the zero
+// Hedge itself: it exports no bulwark.calls of its own, which would be an
+// unnamed series that never moves.
+var defaultHedge = sync.OnceValue(func() *Hedge { return build() })
 
 // Option configures a Hedge.
 type Option interface{ apply(*config) }
@@ -192,6 +194,13 @@ func WithObserver(o bulwark.Observer) Option {
 // hedge after 100ms without an answer. It panics, naming the option and
 // the value, if the configuration is invalid.
 func New(opts ...Option) *Hedge {
+	h := build(opts...)
+	observe.Calls(h.reporter, h, func(h *Hedge, _ outcome.Outcome) int64 { return h.counts.LoadAt(slotFailures) }, outcome.Failure)
+	return h
+}
+
+// build returns the Hedge New returns, without its bulwark.calls.
+func build(opts ...Option) *Hedge {
 	c := config{delay: 100 * time.Millisecond, maxHedges: 1}
 	for _, o := range opts {
 		if o != nil {
@@ -212,7 +221,6 @@ func New(opts ...Option) *Hedge {
 	if c.quantile > 0 {
 		h.latency = newLatency(c.quantile, c.window, c.floor)
 	}
-	observe.Calls(h.reporter, h, func(h *Hedge, _ outcome.Outcome) int64 { return h.counts.LoadAt(slotFailures) }, outcome.Failure)
 	return h
 }
 

@@ -99,8 +99,10 @@ const (
 	slotRefused
 )
 
-// defaultRetry runs the calls of the zero Retry.
-var defaultRetry = sync.OnceValue(func() *Retry { return New() })
+// defaultRetry runs the calls of the zero Retry, which count in the zero
+// Retry itself: it exports no bulwark.calls of its own, which would be an
+// unnamed series that never moves.
+var defaultRetry = sync.OnceValue(func() *Retry { return build() })
 
 var (
 	_ bulwark.Stage       = (*Retry)(nil)
@@ -290,6 +292,13 @@ var defaultBackoff = backoff{kind: backoffExponential, initial: 100 * time.Milli
 // with full jitter between them. It panics, naming the option and the
 // value, if the configuration is invalid.
 func New(opts ...Option) *Retry {
+	r := build(opts...)
+	observe.Calls(r.reporter, r, func(r *Retry, _ outcome.Outcome) int64 { return r.counts.LoadAt(slotExhausted) }, outcome.Failure)
+	return r
+}
+
+// build returns the Retry New returns, without its bulwark.calls.
+func build(opts ...Option) *Retry {
 	c := config{attempts: 3, random: rand.Float64}
 	c.backoff.kind = 255 // unset
 	for _, o := range opts {
@@ -322,7 +331,6 @@ func New(opts ...Option) *Retry {
 	if c.budget != nil {
 		r.share = budget.NewShare(c.budget)
 	}
-	observe.Calls(r.reporter, r, func(r *Retry, _ outcome.Outcome) int64 { return r.counts.LoadAt(slotExhausted) }, outcome.Failure)
 	return r
 }
 
