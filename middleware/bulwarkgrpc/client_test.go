@@ -12,6 +12,7 @@ import (
 	"github.com/bulwark-go/bulwark/middleware/bulwarkgrpc"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/retry"
+	"github.com/bulwark-go/bulwark/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -390,4 +391,66 @@ type policyFunc func(ctx context.Context, fn func(context.Context) error) error
 
 func (f policyFunc) Execute(ctx context.Context, fn func(context.Context) error) error {
 	return f(ctx, fn)
+}
+
+// Both retrying multiplies the attempts: three of grpc-go's within each of
+// bulwark's three. The package doc says to turn one off.
+func TestGrpcRetriesAndBulwarkRetriesMultiply(t *testing.T) {
+	const config = `{"methodConfig": [{"name": [{"service": "grpc.health.v1.Health"}],
+		"retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.001s", "maxBackoff": "0.001s",
+		"backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}`
+	e := newEnvRetrying(t, true, nil, grpc.WithDefaultServiceConfig(config),
+		grpc.WithChainUnaryInterceptor(bulwarkgrpc.UnaryClientInterceptor(quickRetry(nil), bulwarkgrpc.WithIdempotent(checkMethod))))
+	for range 8 {
+		e.faults.add(checkMethod, fault{code: codes.Unavailable})
+	}
+	_, err := check(t.Context(), e, "svc")
+	require.NoError(t, err)
+	assert.Equal(t, 9, e.faults.count(checkMethod))
+}
+
+// The interceptors after bulwark's run again for every attempt.
+func TestInnerInterceptorsRunForEveryAttempt(t *testing.T) {
+	inner := 0
+	count := grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		inner++
+		return invoker(ctx, method, req, reply, cc, opts...)
+	})
+	e := newEnv(t, nil, grpc.WithChainUnaryInterceptor(bulwarkgrpc.UnaryClientInterceptor(quickRetry(nil), bulwarkgrpc.WithIdempotent(checkMethod))), count)
+	e.faults.add(checkMethod, fault{code: codes.Unavailable}, fault{code: codes.Unavailable})
+	_, err := check(t.Context(), e, "svc")
+	require.NoError(t, err)
+	assert.Equal(t, 3, inner)
+}
+
+// A per-attempt timeout inside the retry: its attempt ends with grpc's
+// DeadlineExceeded, which is retried on an idempotent method only.
+func TestUnaryPerAttemptTimeoutIsRetriedWhenIdempotent(t *testing.T) {
+	for _, idempotent := range []bool{true, false} {
+		t.Run(map[bool]string{true: "idempotent", false: "not idempotent"}[idempotent], func(t *testing.T) {
+			first := true
+			hang := grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+				if first {
+					first = false
+					<-ctx.Done() // the attempt's deadline
+				}
+				return invoker(ctx, method, req, reply, cc, opts...)
+			})
+			var opts []bulwarkgrpc.Option
+			if idempotent {
+				opts = append(opts, bulwarkgrpc.WithIdempotent(checkMethod))
+			}
+			p := bulwark.New(quickRetry(nil), timeout.New(time.Millisecond))
+			e := newEnv(t, nil, grpc.WithChainUnaryInterceptor(bulwarkgrpc.UnaryClientInterceptor(p, opts...)), hang)
+			_, err := check(t.Context(), e, "svc")
+			if idempotent {
+				require.NoError(t, err)
+				assert.Equal(t, 1, e.faults.count(checkMethod), "the second attempt")
+			} else {
+				assert.Equal(t, codes.DeadlineExceeded, status.Code(err))
+				assert.ErrorIs(t, err, timeout.ErrTimeout)
+				assert.Zero(t, e.faults.count(checkMethod))
+			}
+		})
+	}
 }

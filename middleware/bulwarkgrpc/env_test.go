@@ -144,6 +144,13 @@ type env struct {
 // serves "" and "svc".
 func newEnv(t testing.TB, serverOpts []grpc.ServerOption, dialOpts ...grpc.DialOption) *env {
 	t.Helper()
+	return newEnvRetrying(t, false, serverOpts, dialOpts...)
+}
+
+// newEnvRetrying is newEnv with grpc-go's own retries left on if
+// grpcRetries is set.
+func newEnvRetrying(t testing.TB, grpcRetries bool, serverOpts []grpc.ServerOption, dialOpts ...grpc.DialOption) *env {
+	t.Helper()
 	e := &env{health: health.NewServer(), faults: newFaults(), lis: bufconn.Listen(1 << 20)}
 	e.health.SetServingStatus("svc", healthpb.HealthCheckResponse_SERVING)
 	opts := append([]grpc.ServerOption{}, serverOpts...)
@@ -155,11 +162,14 @@ func newEnv(t testing.TB, serverOpts []grpc.ServerOption, dialOpts ...grpc.DialO
 		defer close(served)
 		_ = e.srv.Serve(e.lis)
 	}()
-	dial := append([]grpc.DialOption{
+	dial := []grpc.DialOption{
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return e.lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDisableRetry(), // bulwark retries here, not grpc-go
-	}, dialOpts...)
+	}
+	if !grpcRetries {
+		dial = append(dial, grpc.WithDisableRetry()) // bulwark retries here, not grpc-go
+	}
+	dial = append(dial, dialOpts...)
 	conn, err := grpc.NewClient("passthrough:///bufnet", dial...)
 	require.NoError(t, err)
 	e.conn = conn
