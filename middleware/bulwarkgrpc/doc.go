@@ -155,11 +155,14 @@
 //
 // # Cost
 //
-// A unary call through the client interceptor allocates twice more than
-// grpc-go alone: the call's state and the function handed to the policy
-// (the trailer that carries the pushback is read through the caller's own
-// grpc.Trailer option, or one kept in that state). The interceptors hold
-// their policy and a configuration of a few hundred bytes, and nothing
-// global: a dropped interceptor is garbage-collected with its policy.
-// A nil Option is ignored.
+// A unary call through the client interceptor makes two allocations of the
+// interceptor's own: the call's state, in which grpc-go writes the trailer
+// that carries the pushback unless the caller gave its own grpc.Trailer,
+// and the function handed to the policy. benchmarks/grpc_test.go compares
+// its cost with a bare call's over bufconn. A stream costs a few allocations more
+// than grpc-go's own, and, for a policy other than a breaker alone, the
+// goroutine that holds it. The interceptors hold their policy and a
+// configuration of a few hundred bytes, and nothing global: a dropped
+// interceptor is garbage-collected with its policy. A nil Option is
+// ignored.
 package bulwarkgrpc
