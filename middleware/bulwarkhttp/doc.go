@@ -37,8 +37,11 @@
 // of the one it wraps (http.Flusher, http.Hijacker, io.ReaderFrom) and
 // Unwrap, so http.ResponseController, streaming (SSE) and sendfile keep
 // working. A handler abandoned by an abandoning timeout
-// (timeout.WithAbandon) cannot write once ServeHTTP has returned: its
-// writes fail with http.ErrHandlerTimeout.
+// (timeout.WithAbandon) cannot write once its policy has returned: its
+// writes fail with http.ErrHandlerTimeout, and the middleware answers once
+// it has returned, since net/http allows no two writers on a
+// ResponseWriter and none after ServeHTTP (the policy itself lets go at
+// the deadline: a bulkhead's permit comes back then).
 //
 // Keys, for keyed limits (ratelimit.NewKeyed with [KeyFromContext]) and
 // per-key policies ([NewPerKey]): [WithKey] with [ClientIP] (X-Forwarded-For
@@ -118,10 +121,11 @@
 //
 // # Costs
 //
-// Middleware allocates one object per request (its state, which is also
-// the ResponseWriter and the policies' context), as many as calling the
-// policy's Execute with a closure, and one more, the request's copy, when
-// a key is set or a policy gives the handler a new context (a timeout).
+// Middleware allocates one object of 64 bytes per request (its state,
+// which is also the ResponseWriter and the policies' context), as many as
+// calling the policy's Execute with a closure, and one more, the request's
+// copy, when a key is set or a policy gives the handler a new context (a
+// timeout).
 // Transport allocates its state and the context that stops retries (three
 // objects), plus, per attempt, what the policies' contexts and the base
 // RoundTripper cost; see the benchmarks module for figures beside

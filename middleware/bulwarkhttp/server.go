@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/ratelimit"
@@ -44,19 +46,27 @@ type handler struct {
 	cfg  *config
 }
 
-// serve is one request's state, in one allocation. It is also the context
-// the policy runs under, so that the protected function, a plain function
-// that allocates nothing, finds it, and so that KeyFromContext finds the
-// key without a context.WithValue.
+// serve is one request's state, in one allocation of 64 bytes. It is also
+// the context the policy runs under, so that the protected function, a
+// plain function that allocates nothing, finds it, and so that
+// KeyFromContext finds the key without a context.WithValue.
 type serve struct {
-	context.Context // the request's
-	rw              respWriter
-	r               *http.Request
-	h               *handler
-	key             string
-	hasKey          bool
-	abort           any // an http.ErrAbortHandler to raise again, see serveFn
+	w      http.ResponseWriter
+	r      *http.Request
+	h      *handler
+	key    string
+	phase  atomic.Int32 // see writer
+	status int32        // the final status written, 0 until then
+	hasKey bool
+	abort  bool // raise http.ErrAbortHandler again, see serveFn
 }
+
+// The context methods are the request's: the policies' contexts derive
+// from it as they would from the request's own.
+
+func (s *serve) Deadline() (time.Time, bool) { return s.r.Context().Deadline() }
+func (s *serve) Done() <-chan struct{}       { return s.r.Context().Done() }
+func (s *serve) Err() error                  { return s.r.Context().Err() }
 
 type serveKey struct{}
 
@@ -69,21 +79,20 @@ func (s *serve) Value(key any) any {
 			return &s.key
 		}
 	}
-	return s.Context.Value(key)
+	return s.r.Context().Value(key)
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s := &serve{Context: r.Context(), r: r, h: h}
-	s.rw.w, s.rw.s = w, s
+	s := &serve{w: w, r: r, h: h}
 	if h.cfg.key != nil {
 		s.key, s.hasKey = h.cfg.key(r), true
 	}
 	err := h.p.Execute(s, serveFn)
-	s.rw.close()
-	if s.abort != nil {
-		panic(s.abort)
+	s.close()
+	if s.abort {
+		panic(http.ErrAbortHandler)
 	}
-	if s.rw.status == 0 {
+	if s.status == 0 {
 		if err != nil {
 			h.reject(w, s, err)
 		} else if q := h.cfg.quota; q != nil {
@@ -106,24 +115,26 @@ func serveFn(ctx context.Context) (err error) {
 		// and the copy is saved.
 		r = r.WithContext(ctx)
 	}
+	s.phase.Store(running)
 	defer func() {
+		s.handlerReturned()
 		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler && s.Context.Err() != nil {
+			if v == http.ErrAbortHandler && s.Err() != nil {
 				// The handler gave up on a client that has gone: the
 				// caller's business, not a failure (the outcome table
 				// in the bulwark package doc). The policy sees the
 				// client's cancellation; ServeHTTP raises the panic
 				// again once the policy has returned, so that net/http
 				// aborts the response as the handler asked.
-				s.abort = v
-				err = s.Context.Err()
+				s.abort = true
+				err = s.Err()
 				return
 			}
 			panic(v) // unchanged, through the policy, which releases what it holds
 		}
 	}()
-	s.h.next.ServeHTTP(s.rw.view(), r)
-	code := s.rw.status
+	s.h.next.ServeHTTP(s.view(), r)
+	code := int(s.status)
 	if code == 0 {
 		// A handler that returns without a word once its context has
 		// ended gave up: a timeout (or the client's leaving), which the

@@ -192,9 +192,11 @@ func TestMiddlewareTimeoutAfterWriteKeepsTheResponse(t *testing.T) {
 
 func TestMiddlewareAbandonedHandlerCannotWrite(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		bh := bulkhead.New(1)
 		release := make(chan struct{})
 		late := make(chan error, 1)
-		h := bulwarkhttp.Middleware(timeout.New(time.Second, timeout.WithAbandon()))(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mw := bulwarkhttp.Middleware(bulwark.New(bh, timeout.New(time.Second, timeout.WithAbandon())))
+		h := mw(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			<-release // ignores its context
 			w.Header().Set("X-Late", "1")
 			w.WriteHeader(http.StatusOK)
@@ -202,10 +204,23 @@ func TestMiddlewareAbandonedHandlerCannotWrite(t *testing.T) {
 			late <- err
 		}))
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-		assert.Equal(t, 503, w.Code, "the middleware answered at the deadline")
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		}()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Zero(t, bh.Snapshot().InFlight, "the policy let go at the deadline")
+		select {
+		case <-served:
+			t.Fatal("ServeHTTP returned while the handler could still write")
+		default:
+		}
 		close(release)
-		assert.ErrorIs(t, <-late, http.ErrHandlerTimeout)
+		assert.ErrorIs(t, <-late, http.ErrHandlerTimeout, "the abandoned handler's writes fail")
+		<-served
+		assert.Equal(t, 503, w.Code, "the middleware answered once the handler had returned")
 		assert.Equal(t, "Service Unavailable\n", w.Body.String(), "nothing of the late handler")
 		assert.Empty(t, w.Header().Get("X-Late"))
 	})

@@ -71,24 +71,26 @@ type call struct {
 	gate            context.CancelFunc
 	t               *transport
 	req             *http.Request
-	caller          context.Context // req.Context()
-	host            string
-	mayRepeat       bool      // the request may be sent more than once
 	deadline        time.Time // WithTotalTimeout's, if earlier than the caller's
 	timer           *time.Timer
 
 	mu       sync.Mutex
-	done     bool // RoundTrip has collected the outcome: late responses are discarded
-	sent     bool // the request has gone to base at least once
-	inFlight int  // attempts sending now
-	bodyUsed bool // req.Body itself has been handed to base
+	inFlight int32 // attempts sending now
+	done     bool  // RoundTrip has collected the outcome: late responses are discarded
+	sent     bool  // the request has gone to base at least once
+	bodyUsed bool  // req.Body itself has been handed to base
+	xInUse   bool  // sharedX belongs to an attempt or to a response kept
 	sharedX  context.Context
 	cancelX  context.CancelFunc
-	xInUse   bool                 // sharedX belongs to an attempt or to a response kept
-	privates []context.CancelFunc // the other request contexts made, for expire
-	resp     held                 // the success to return
-	last     held                 // the latest failure response, returned if the policies end on it
+	privates *[]context.CancelFunc // the other request contexts made, for expire
+	resp     held                  // the success to return
+	last     held                  // the latest failure response, returned if the policies end on it
+
+	mayRepeat bool // the request may be sent more than once
 }
+
+// caller returns the request's context, the caller's.
+func (c *call) caller() context.Context { return c.req.Context() }
 
 // held is a response kept with the context its body lives on.
 type held struct {
@@ -113,7 +115,7 @@ func (c *call) Value(key any) any {
 	case callKey:
 		return c
 	case keyKey:
-		return &c.host
+		return &c.req.URL.Host // read only, as the request is during RoundTrip
 	}
 	return c.Context.Value(key)
 }
@@ -128,7 +130,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("bulwark/bulwarkhttp: RoundTrip: request has no URL")
 	}
 	caller := req.Context()
-	c := &call{t: t, req: req, caller: caller, host: req.URL.Host}
+	c := &call{t: t, req: req}
 	c.Context, c.gate = context.WithCancel(caller)
 	c.mayRepeat = t.cfg.idempotent(req) &&
 		(req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
@@ -169,7 +171,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (c *call) expire() {
 	c.gate()
 	c.mu.Lock()
-	cancels := append(c.privates, c.cancelX)
+	cancels := []context.CancelFunc{c.cancelX}
+	if c.privates != nil {
+		cancels = append(cancels, *c.privates...)
+	}
 	c.mu.Unlock()
 	for _, cancel := range cancels {
 		if cancel != nil {
@@ -187,7 +192,7 @@ func attemptFn(ctx context.Context) error {
 	if c.t.hosts == nil {
 		return c.send(ctx)
 	}
-	p, err := c.t.hosts.policy(c.host)
+	p, err := c.t.hosts.policy(c.req.URL.Host)
 	if err != nil {
 		return err
 	}
@@ -239,7 +244,7 @@ func (c *call) send(ctx context.Context) error {
 	// ctx is c itself when no policy made a context of its own; asking
 	// c for Done then would make its channel for nothing.
 	inner := ctx != context.Context(c) && ctx.Done() != nil && ctx.Done() != c.Done()
-	x, h := c.caller, held{}
+	x, h := c.caller(), held{}
 	if inner || c.t.cfg.attemptTimeout > 0 || c.timer != nil {
 		x, h.cancel, h.shared = c.requestContext()
 	}
@@ -271,7 +276,7 @@ func (c *call) send(ctx context.Context) error {
 	if d := c.t.cfg.attemptTimeout; d > 0 {
 		timer = time.AfterFunc(d, h.cancel)
 	}
-	if x != c.caller || body != nil {
+	if x != c.caller() || body != nil {
 		r = r.WithContext(x)
 		if body != nil {
 			r.Body = body
@@ -291,8 +296,8 @@ func (c *call) send(ctx context.Context) error {
 		}
 		var class Class
 		switch {
-		case c.caller.Err() != nil:
-			err = withCause(c.caller.Err(), err) // the caller's business
+		case c.caller().Err() != nil:
+			err = withCause(c.caller().Err(), err) // the caller's business
 		case timedOut:
 			err = &attemptTimeoutError{err: err}
 		case ctx.Err() != nil:
@@ -416,15 +421,18 @@ func (c *call) requestContext() (context.Context, context.CancelFunc, bool) {
 	c.mu.Lock()
 	if !c.xInUse {
 		if c.sharedX == nil {
-			c.sharedX, c.cancelX = context.WithCancel(c.caller)
+			c.sharedX, c.cancelX = context.WithCancel(c.caller())
 		}
 		c.xInUse = true
 		x, cancel := c.sharedX, c.cancelX
 		c.mu.Unlock()
 		return x, cancel, true
 	}
-	x, cancel := context.WithCancel(c.caller)
-	c.privates = append(c.privates, cancel)
+	x, cancel := context.WithCancel(c.caller())
+	if c.privates == nil {
+		c.privates = new([]context.CancelFunc)
+	}
+	*c.privates = append(*c.privates, cancel)
 	c.mu.Unlock()
 	return x, cancel, false
 }
@@ -520,7 +528,7 @@ var errNoResponse = errors.New("bulwark/bulwarkhttp: the policy succeeded withou
 // deliver returns h's response, its body wrapped to release its context
 // on Close when that context has a parent to be released from.
 func (c *call) deliver(h held) *http.Response {
-	if h.cancel == nil || c.caller.Done() == nil {
+	if h.cancel == nil || c.caller().Done() == nil {
 		return h.resp
 	}
 	resp := h.resp
