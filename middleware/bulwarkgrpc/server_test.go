@@ -303,7 +303,11 @@ func TestServerWithRecovery(t *testing.T) {
 	_, err = call(t.Context(), nil, &grpc.UnaryServerInfo{FullMethod: checkMethod},
 		func(context.Context, any) (any, error) { panic("custom") })
 	assert.Equal(t, codes.Aborted, status.Code(err))
-	assert.Equal(t, []any{"secret detail", "custom"}, got)
+	scall := bulwarkgrpc.StreamServerInterceptor(bh, rec)
+	err = scall(nil, fakeServerStream{ctx: t.Context()}, &grpc.StreamServerInfo{FullMethod: watchMethod},
+		func(any, grpc.ServerStream) error { panic("stream secret") })
+	assert.Equal(t, codes.Internal, status.Code(err))
+	assert.Equal(t, []any{"secret detail", "custom", "stream secret"}, got)
 	assert.Zero(t, bh.Snapshot().InFlight)
 
 	_, err = check(t.Context(), e, "svc")
@@ -322,4 +326,24 @@ func recoverFrom(f func()) (v any) {
 	defer func() { v = recover() }()
 	f()
 	return nil
+}
+
+// A client that goes away mid-stream is no failure of the server's handler.
+func TestServerClientCancellationIsNoFailure(t *testing.T) {
+	b := breaker.New(breaker.WithConsecutiveFailures(1), breaker.WithOpenDuration(time.Hour),
+		breaker.WithFailureIf(bulwarkgrpc.IsFailure))
+	bh := bulkhead.New(4)
+	e := serverEnv(t, bulwark.New(b, bh))
+	for range 3 {
+		ctx, cancel := context.WithCancel(t.Context())
+		s, err := watch(ctx, e, "svc")
+		require.NoError(t, err)
+		recvStatus(t, s)
+		cancel()
+		_, _ = s.Recv()
+	}
+	e.srv.GracefulStop() // every handler has returned
+	assert.Equal(t, breaker.Closed, b.State())
+	assert.Equal(t, [4]int64{0, 0, 3, 0}, b.Snapshot().Totals, "three calls, all ignored")
+	assert.Zero(t, bh.Snapshot().InFlight)
 }

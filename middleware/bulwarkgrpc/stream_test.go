@@ -3,6 +3,8 @@ package bulwarkgrpc_test
 import (
 	"context"
 	"io"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -251,4 +253,38 @@ func TestStreamHedgeIsRefused(t *testing.T) {
 		}
 	}
 	assert.Equal(t, codes.FailedPrecondition, status.Code(err))
+}
+
+// hostGoroutines counts the goroutines that hold a stream's policy open.
+func hostGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "bulwarkgrpc.(*hosted).run(")
+}
+
+// A breaker alone holds a stream through Acquire and Done, with no
+// goroutine; any other policy, through one goroutine that ends with the
+// stream.
+func TestStreamGoroutines(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    bulwark.Policy
+		want int
+	}{
+		{"breaker", breaker.New(), 0},
+		{"pipeline", bulwark.New(breaker.New()), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := clientEnv(t, tc.p)
+			ctx, cancel := context.WithCancel(t.Context())
+			s, err := watch(ctx, e, "svc")
+			require.NoError(t, err)
+			recvStatus(t, s)
+			assert.Equal(t, tc.want, hostGoroutines())
+			cancel()
+			_, _ = s.Recv()
+			e.close()
+			goleak.VerifyNone(t)
+		})
+	}
 }
