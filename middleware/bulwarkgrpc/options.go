@@ -11,10 +11,10 @@ import (
 	"google.golang.org/grpc/codes"
 )
 
-// Option configures an interceptor. Options that do not apply to an
-// interceptor (WithRecovery on a client, WithMaxReplay on anything but
-// StreamClientInterceptor) make its constructor panic; a nil Option is
-// ignored.
+// Option configures an interceptor. The client interceptors take the same
+// options, so one list serves both; an option of the other side
+// (WithRecovery on a client, WithMaxReplay on a server) makes the
+// constructor panic. A nil Option is ignored.
 type Option interface {
 	apply(*config)
 }
@@ -77,8 +77,8 @@ func newConfig(k kind, p bulwark.Policy, opts []Option) *config {
 	if c.recovery != nil && !k.server() {
 		panic("bulwark/bulwarkgrpc: WithRecovery: applies to server interceptors only, got " + k.String())
 	}
-	if c.replaySet && k != streamClient {
-		panic("bulwark/bulwarkgrpc: WithMaxReplay: applies to StreamClientInterceptor only, got " + k.String())
+	if c.replaySet && k.server() {
+		panic("bulwark/bulwarkgrpc: WithMaxReplay: applies to client interceptors only, got " + k.String())
 	}
 	return c
 }
@@ -222,9 +222,9 @@ func WithFailureCodes(cs ...codes.Code) Option {
 // a retry: once the caller has sent more than n, the stream is no longer
 // retried and the messages are released. Messages are kept by reference,
 // as grpc's own retry keeps them, so the caller must not change a message
-// after SendMsg (grpc's rule too). It applies to StreamClientInterceptor
-// only. Default: 16. 0 retries a stream only before its first SendMsg.
-// It panics if n < 0.
+// after SendMsg (grpc's rule too). It applies to client interceptors (the
+// unary one, which keeps nothing, ignores it). Default: 16. 0 retries a
+// stream only before its first SendMsg. It panics if n < 0.
 func WithMaxReplay(n int) Option {
 	if n < 0 {
 		optionPanic("WithMaxReplay", "n must be >= 0, got %d", n)

@@ -45,16 +45,25 @@ func TestBadConfigurationPanicsAtConstruction(t *testing.T) {
 		{"bulwark/bulwarkgrpc: WithRecovery: applies to server interceptors only, got UnaryClientInterceptor", func() {
 			bulwarkgrpc.UnaryClientInterceptor(ok, bulwarkgrpc.WithRecovery(func(context.Context, any) error { return nil }))
 		}},
-		{"bulwark/bulwarkgrpc: WithMaxReplay: applies to StreamClientInterceptor only, got UnaryClientInterceptor", func() {
-			bulwarkgrpc.UnaryClientInterceptor(ok, bulwarkgrpc.WithMaxReplay(1))
-		}},
-		{"bulwark/bulwarkgrpc: WithMaxReplay: applies to StreamClientInterceptor only, got StreamServerInterceptor", func() {
+		{"bulwark/bulwarkgrpc: WithMaxReplay: applies to client interceptors only, got StreamServerInterceptor", func() {
 			bulwarkgrpc.StreamServerInterceptor(ok, bulwarkgrpc.WithMaxReplay(1))
+		}},
+		{"bulwark/bulwarkgrpc: WithRecovery: applies to server interceptors only, got StreamClientInterceptor", func() {
+			bulwarkgrpc.StreamClientInterceptor(ok, bulwarkgrpc.WithRecovery(func(context.Context, any) error { return nil }))
 		}},
 		{`bulwark/bulwarkgrpc: MetadataKey: name must not be empty, got ""`, func() { bulwarkgrpc.MetadataKey("") }},
 	} {
 		assert.PanicsWithValue(t, tc.want, tc.build)
 	}
+}
+
+// One list of options serves both client interceptors.
+func TestClientInterceptorsShareOptions(t *testing.T) {
+	opts := []bulwarkgrpc.Option{bulwarkgrpc.WithIdempotent("/a.B/C"), bulwarkgrpc.WithMaxReplay(4)}
+	assert.NotPanics(t, func() {
+		bulwarkgrpc.UnaryClientInterceptor(breaker.New(), opts...)
+		bulwarkgrpc.StreamClientInterceptor(breaker.New(), opts...)
+	})
 }
 
 func TestNilOptionsAreIgnored(t *testing.T) {

@@ -164,7 +164,9 @@ func (s *permitStream) SendMsg(m any) error {
 // whole life, on a goroutine of its own (run). Each call of the policy's
 // function is an attempt: it opens a grpc stream, sends again what the
 // caller sent so far, hands the stream to the caller's calls and waits for
-// its end, which the caller's calls report.
+// its end, which the caller's calls report. It does not embed
+// grpc.ClientStream as the breaker's permitStream does: the stream under
+// it changes with each attempt, so every method is its own.
 type hosted struct {
 	c        *config
 	desc     *grpc.StreamDesc

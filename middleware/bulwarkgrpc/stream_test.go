@@ -288,3 +288,27 @@ func TestStreamGoroutines(t *testing.T) {
 		})
 	}
 }
+
+func TestStreamWithMaxReplay(t *testing.T) {
+	for _, tc := range []struct {
+		max      int
+		attempts int
+	}{{0, 1}, {1, 2}} {
+		p, bh := hostedPolicy(3)
+		e := clientEnv(t, p, bulwarkgrpc.WithIdempotent(watchMethod), bulwarkgrpc.WithMaxReplay(tc.max))
+		e.faults.add(watchMethod, fault{code: codes.Unavailable})
+		ctx, cancel := context.WithCancel(t.Context())
+		s, err := watch(ctx, e, "svc")
+		require.NoError(t, err)
+		_, err = s.Recv()
+		if tc.attempts == 1 {
+			assert.Equal(t, codes.Unavailable, status.Code(err), "the request was sent and not kept: no retry")
+		} else {
+			assert.NoError(t, err, "the request was kept and sent again")
+		}
+		assert.Equal(t, tc.attempts, e.faults.count(watchMethod))
+		cancel()
+		_, _ = s.Recv()
+		assert.Zero(t, bh.Snapshot().InFlight)
+	}
+}
