@@ -343,12 +343,12 @@ func (r *Retry) Execute(ctx context.Context, fn func(context.Context) error) err
 	if fn == nil {
 		return bulwark.ErrNilFunc
 	}
-	return r.execute(ctx, bulwark.Next{}, fn, &r.counts)
+	return r.execute(ctx, bulwark.Next{}, fn)
 }
 
 // ExecuteStage implements bulwark.Stage.
 func (r *Retry) ExecuteStage(ctx context.Context, next bulwark.Next) error {
-	return r.execute(ctx, next, nil, &r.counts)
+	return r.execute(ctx, next, nil)
 }
 
 // run makes one attempt: fn when Execute was given it, else the rest of the
@@ -360,12 +360,11 @@ func run(ctx context.Context, next bulwark.Next, fn func(context.Context) error)
 	return next.Run(ctx)
 }
 
-// execute runs the call under r's configuration and counts it in counts,
-// which is not r's own for the zero Retry.
-func (r *Retry) execute(ctx context.Context, next bulwark.Next, fn func(context.Context) error, counts *counter.Striped) error {
-	if r.attempts == 0 {
-		return defaultRetry().execute(ctx, next, fn, counts)
-	}
+// execute runs the call and counts it in r. The first attempt of the zero
+// Retry needs nothing of New()'s configuration, which has no budget and no
+// max duration either: it is read from defaultRetry only if the first
+// attempt fails, so that the success path does not look for it.
+func (r *Retry) execute(ctx context.Context, next bulwark.Next, fn func(context.Context) error) error {
 	// The attempts run under the context Begin returns, through which
 	// policies inside that share the budget see the call recorded.
 	records := false
@@ -388,10 +387,16 @@ func (r *Retry) execute(ctx context.Context, next bulwark.Next, fn func(context.
 		}
 		return nil
 	}
-	return r.retry(ctx, next, fn, err, start, records, counts)
+	cfg := r
+	if r.attempts == 0 {
+		cfg = defaultRetry()
+	}
+	return cfg.retry(ctx, next, fn, err, start, records, &r.counts)
 }
 
-// retry runs the attempts after the first, which failed with err.
+// retry runs the attempts after the first, which failed with err, under
+// r's configuration, and counts them in counts, which are r's own but for
+// the zero Retry's.
 func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Context) error, err error, start time.Time, records bool, counts *counter.Striped) error {
 	var prevDelay time.Duration
 	attemptStart := start
