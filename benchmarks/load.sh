@@ -7,12 +7,12 @@
 # prints both throughputs and the median of the rounds' ratios, and fails
 # if that median is below MIN_RATIO.
 #   bash load.sh
-#   DURATION=30 ROUNDS=10 CONNS=128 bash load.sh
+#   DURATION=30 ROUNDS=30 CONNS=128 bash load.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 
 DURATION=${DURATION:-10}   # seconds per mode, in all
-ROUNDS=${ROUNDS:-5}        # slices per mode
+ROUNDS=${ROUNDS:-10}       # slices per mode
 THREADS=${THREADS:-1}
 CONNS=${CONNS:-64}
 MIN_RATIO=${MIN_RATIO:-0.95}
