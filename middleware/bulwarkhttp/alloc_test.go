@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,25 @@ func TestMiddlewareAllocatesNoMoreThanExecute(t *testing.T) {
 	t.Logf("allocations per request: middleware %v, the policies' Execute around the handler %v", got, hand)
 	assert.Equal(t, hand, got)
 	assert.Equal(t, 1.0, got, "the request's state, nothing else")
+}
+
+func TestMiddlewareStateIs64Bytes(t *testing.T) {
+	p := admitAll()
+	w := &sink{h: http.Header{}}
+	r := httptest.NewRequest("GET", "/", nil)
+	mw := bulwarkhttp.Middleware(p)(okHandler)
+	mw.ServeHTTP(w, r)
+	const n = 10000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range n {
+		mw.ServeHTTP(w, r)
+	}
+	runtime.ReadMemStats(&after)
+	perRequest := float64(after.TotalAlloc-before.TotalAlloc) / n
+	t.Logf("bytes allocated per request: %.1f", perRequest)
+	assert.InDelta(t, 64, perRequest, 1, "as the package doc says")
 }
 
 func TestMiddlewareRejectionAllocations(t *testing.T) {
@@ -110,7 +130,11 @@ func TestTransportAllocations(t *testing.T) {
 	})
 	t.Logf("allocations per request: bare %v; by hand (retry, breaker, timeout.Timeout) %v; transport: retry+breaker %v, "+
 		"+WithAttemptTimeout %v, +timeout.Timeout inside %v, StandardTransport %v", bare, byHand, plain, attempt, inner, standard)
+	// The figures of the package doc.
 	assert.Equal(t, bare+3, plain, "the call's state and the context that stops retries")
+	assert.Equal(t, bare+7, attempt, "and the request's context, its timer, the request's copy")
+	assert.Equal(t, bare+18, inner, "a timeout.Timeout inside, bridged")
+	assert.Equal(t, bare+9, standard)
 	assert.LessOrEqual(t, attempt, byHand+2, "with its own per-attempt timeout, within two of the hand-written pipeline")
 }
 

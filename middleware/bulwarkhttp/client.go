@@ -1,6 +1,7 @@
 package bulwarkhttp
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -27,7 +28,10 @@ const (
 //     its place, giving up at once when a wait does not fit the 30s;
 //   - a breaker per host (WithHostPolicy, up to 1000 hosts), opening when
 //     half of the attempts of the last 30s fail, once there were 20, for 5s,
-//     then letting one probe through;
+//     then letting one probe through; while it is open, a request fails at
+//     once with breaker.ErrOpen, which the retry does not wait out (a
+//     caller with a fallback wants it now, and the next request after the
+//     5s is the probe);
 //   - a timeout of 10s for each attempt, up to its response's headers
 //     (WithAttemptTimeout).
 //
@@ -37,7 +41,7 @@ const (
 // your own); a nil base means http.DefaultTransport. It is, with the
 // breaker's options spelled out:
 //
-//	bulwarkhttp.Transport(base, retry.New(retry.WithMaxAttempts(3)),
+//	bulwarkhttp.Transport(base, retry.New(retry.WithMaxAttempts(3), retry.WithRetryIf(notOpen)),
 //		bulwarkhttp.WithTotalTimeout(30*time.Second),
 //		bulwarkhttp.WithHostPolicy(1000, newHostBreaker),
 //		bulwarkhttp.WithAttemptTimeout(10*time.Second))
@@ -69,8 +73,14 @@ func StandardTransport(base http.RoundTripper, opts ...Option) http.RoundTripper
 		WithHostPolicy(standardMaxHosts, newHostBreaker),
 		WithAttemptTimeout(standardAttemptTimeout),
 	}
-	return Transport(base, retry.New(retry.WithMaxAttempts(standardAttempts)), append(std, opts...)...)
+	p := retry.New(retry.WithMaxAttempts(standardAttempts), retry.WithRetryIf(notOpen))
+	return Transport(base, p, append(std, opts...)...)
 }
+
+// notOpen is the standard client's retry condition: everything retry
+// retries by default but an open breaker, whose wait is not worth holding
+// the caller for.
+func notOpen(err error) bool { return !errors.Is(err, breaker.ErrOpen) }
 
 // NewClient returns an http.Client whose Transport is
 // StandardTransport(base, opts...). It sets no Client.Timeout: the total

@@ -94,10 +94,14 @@
 // timeout.Timeout cancels its context then), while the response's body
 // must stay readable until the caller closes it. The attempt's own ends
 // are brought onto that context while it runs: a timeout.Timeout or a
-// hedge inside the policy (through context.AfterFunc, about 5 small
-// allocations an attempt), [WithAttemptTimeout] and [WithTotalTimeout]
-// (a timer each, the cheaper way to the same bounds). Values the policies
-// add to their contexts do not reach the base RoundTripper.
+// hedge inside the policy (through context.AfterFunc), [WithAttemptTimeout]
+// and [WithTotalTimeout] (a timer each). The transport's own timeouts are
+// the cheaper way to the same bounds: with retry and a breaker, a
+// successful request costs 3 allocations besides the base RoundTripper's,
+// 7 with WithAttemptTimeout, and 18 with a timeout.Timeout inside the
+// policy instead (its context and timer, the children they register, and
+// the bridge). Values the policies add to their contexts do not reach the
+// base RoundTripper.
 //
 // [WithHostPolicy] gives each upstream host a policy of its own, run
 // inside the Transport's policy around every attempt: a breaker per host,

@@ -178,10 +178,11 @@ func WithMaxRetryAfter(d time.Duration) Option {
 // returned response stays readable until the caller closes it. An attempt
 // that runs out of time fails with an error that matches
 // timeout.ErrTimeout (a failure for a breaker, retried by retry). It costs
-// a timer per attempt and no context, where a timeout.Timeout inside the
-// policy costs a context and its timer, and the transport's bridge that
-// keeps the body alive past it. Default: none. Transport only. It panics if
-// d <= 0.
+// a timer per attempt and a context for the request, where a
+// timeout.Timeout inside the policy costs a context and a timer per
+// attempt and the bridge that keeps the body alive past them (see
+// "Client: what the caller gets" in the package doc for the figures).
+// Default: none. Transport only. It panics if d <= 0.
 func WithAttemptTimeout(d time.Duration) Option {
 	if d <= 0 {
 		panicf("WithAttemptTimeout", "duration must be > 0, got %v", d)

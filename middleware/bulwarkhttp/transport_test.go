@@ -826,3 +826,118 @@ func TestTransportPolicyRunningAgainAfterASendOnceKeepsTheAnswer(t *testing.T) {
 	assert.Nil(t, resp)
 	assert.Zero(t, base.open.Load())
 }
+
+func TestTransportRequestRejectedBeforeSendingMayStillGo(t *testing.T) {
+	f := &flaky{}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	// Inside the retry, a limiter that refuses the first attempt with a
+	// hint of "now": the POST never went out, so it may go on the next.
+	var calls atomic.Int32
+	refuseOnce := policyFunc(func(ctx context.Context, fn func(context.Context) error) error {
+		if calls.Add(1) == 1 {
+			return bulwark.WithRetryAfter(ratelimitErr{}, 0)
+		}
+		return fn(ctx)
+	})
+	rt := bulwarkhttp.Transport(srv.Client().Transport, bulwark.New(noWait(), refuseOnce))
+	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader("order"))
+	resp, body := roundTrip(t, rt, req)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "ok", body)
+	assert.Equal(t, int64(1), f.n.Load(), "sent once, on the second attempt")
+}
+
+// ratelimitErr is a local rejection.
+type ratelimitErr struct{}
+
+func (ratelimitErr) Error() string   { return "limited" }
+func (ratelimitErr) Is(t error) bool { return t == bulwark.ErrRejected }
+
+type ctxKey struct{}
+
+func TestTransportPolicyValuesDoNotReachTheBase(t *testing.T) {
+	addValue := policyFunc(func(ctx context.Context, fn func(context.Context) error) error {
+		return fn(context.WithValue(ctx, ctxKey{}, "policy"))
+	})
+	var seen any = "unset"
+	base := roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		seen = r.Context().Value(ctxKey{})
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+	})
+	req, _ := http.NewRequestWithContext(context.WithValue(context.Background(), ctxKey{}, "caller"), "GET", "http://upstream/", nil)
+	for _, opts := range [][]bulwarkhttp.Option{nil, {bulwarkhttp.WithAttemptTimeout(time.Second)}} {
+		resp, err := bulwarkhttp.Transport(base, addValue, opts...).RoundTrip(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, "caller", seen, "the request runs under the caller's context, as the package doc says")
+	}
+}
+
+func TestStandardTransport(t *testing.T) {
+	t.Run("three attempts", func(t *testing.T) {
+		f := &flaky{fails: 2}
+		srv := httptest.NewServer(f)
+		defer srv.Close()
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		resp, body := roundTrip(t, bulwarkhttp.StandardTransport(srv.Client().Transport), req)
+		assert.Equal(t, 200, resp.StatusCode)
+		assert.Equal(t, "ok", body)
+		assert.Equal(t, int64(3), f.n.Load())
+	})
+	t.Run("attempts of 10s within 30s", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var hits atomic.Int32
+			tr := pipeServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				<-r.Context().Done()
+			}))
+			req, _ := http.NewRequest("GET", "http://upstream/", nil)
+			start := time.Now()
+			_, err := bulwarkhttp.StandardTransport(tr).RoundTrip(req)
+			took := time.Since(start)
+			assert.ErrorIs(t, err, timeout.ErrTimeout)
+			assert.ErrorIs(t, err, retry.ErrExhausted)
+			// Two attempts of 10s and a backoff of up to 200ms: a third
+			// could not end within the 30s.
+			assert.Equal(t, int32(2), hits.Load())
+			assert.GreaterOrEqual(t, took, 20*time.Second)
+			assert.Less(t, took, 21*time.Second)
+		})
+	})
+	t.Run("a breaker per host opens at half of 20", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var hits atomic.Int32
+			tr := pipeServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				w.WriteHeader(http.StatusInternalServerError) // a failure, not retried
+			}))
+			rt := bulwarkhttp.StandardTransport(tr)
+			do := func(host string) (*http.Response, error) {
+				req, _ := http.NewRequest("GET", "http://"+host+"/", nil)
+				resp, err := rt.RoundTrip(req)
+				if err == nil {
+					resp.Body.Close()
+				}
+				return resp, err
+			}
+			for range 20 {
+				resp, err := do("a.internal")
+				require.NoError(t, err)
+				assert.Equal(t, 500, resp.StatusCode)
+			}
+			start := time.Now()
+			_, err := do("a.internal")
+			assert.ErrorIs(t, err, breaker.ErrOpen, "open after 20 failures")
+			assert.Zero(t, time.Since(start), "and failing at once, not waited out")
+			assert.Equal(t, int32(20), hits.Load())
+			resp, err := do("b.internal")
+			require.NoError(t, err, "the other host's breaker is closed")
+			assert.Equal(t, 500, resp.StatusCode)
+			time.Sleep(5 * time.Second)
+			resp, err = do("a.internal")
+			require.NoError(t, err, "half-open after 5s: one probe goes")
+			assert.Equal(t, 500, resp.StatusCode)
+		})
+	})
+}
