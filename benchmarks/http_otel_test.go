@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -77,4 +78,35 @@ func TestOtelhttpServerSpanCarriesTheRejection(t *testing.T) {
 	assert.Equal(t, trace.SpanKindServer, spans[1].SpanKind())
 	assert.Empty(t, spanEvents(spans[0]))
 	assert.Equal(t, []string{"bulwark.ratelimit.rejected"}, spanEvents(spans[1]))
+}
+
+// With otelhttp outside bulwarkhttp, a request's retries are events of its
+// one client span.
+func Example_otelhttpOutsideBulwarkhttp() {
+	var served atomic.Int32
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if served.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok") //nolint:errcheck
+	}))
+	defer upstream.Close()
+	sr := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+
+	client := &http.Client{Transport: otelhttp.NewTransport( // outside
+		bulwarkhttp.Transport(upstream.Client().Transport, retry.New(retry.WithDelay(0))), // inside
+		otelhttp.WithTracerProvider(tp))}
+	resp, err := client.Get(upstream.URL)
+	if err != nil {
+		panic(err)
+	}
+	io.Copy(io.Discard, resp.Body) //nolint:errcheck
+	resp.Body.Close()
+
+	for _, s := range sr.Ended() {
+		fmt.Println(s.SpanKind(), s.Name(), spanEvents(s))
+	}
+	// Output: client HTTP GET [bulwark.retry]
 }

@@ -13,6 +13,9 @@ import (
 	"github.com/bulwark-go/bulwark/middleware/bulwarkhttp"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/retry"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // A server that limits each client address to bursts of 2 and answers
@@ -156,4 +159,49 @@ func ExampleNewPerKey() {
 	// /broken 500
 	// /broken 503
 	// /fine 200
+}
+
+// The policies' span events land on the span in the request's context:
+// wrap otelhttp outside bulwarkhttp, otelhttp.NewTransport(Transport(...)),
+// and they land on its one client span. clientSpan stands for
+// otelhttp.NewTransport here, which this module does not depend on (the
+// benchmarks module shows otelhttp itself).
+func ExampleTransport_openTelemetry() {
+	var served atomic.Int32
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if served.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer upstream.Close()
+	sr := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+
+	client := &http.Client{Transport: clientSpan{tp.Tracer("example"), // outside
+		bulwarkhttp.Transport(upstream.Client().Transport, retry.New(retry.WithDelay(0)))}} // inside
+	resp, err := client.Get(upstream.URL)
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	for _, s := range sr.Ended() {
+		for _, e := range s.Events() {
+			fmt.Println(s.Name(), e.Name)
+		}
+	}
+	// Output: HTTP GET bulwark.retry
+}
+
+// clientSpan starts a client span around each request, as otelhttp does.
+type clientSpan struct {
+	tracer trace.Tracer
+	next   http.RoundTripper
+}
+
+func (c clientSpan) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx, span := c.tracer.Start(r.Context(), "HTTP "+r.Method, trace.WithSpanKind(trace.SpanKindClient))
+	defer span.End()
+	return c.next.RoundTrip(r.WithContext(ctx))
 }
