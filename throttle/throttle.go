@@ -256,20 +256,21 @@ func (t *Throttler) reporterOrZero() core.Reporter {
 // went to and the rejection probability of the window before it.
 func (t *Throttler) request(at int64, k, maxDrop float64) (int64, float64) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if !t.win.Ready() {
 		t.win.Init(defaultWindow/buckets, buckets)
 	}
 	i, _ := t.win.Locate(at)
 	s := t.win.Sum(i)
 	t.win.Bucket(i)[slotRequests]++
+	t.mu.Unlock()
 	return i, probability(s[slotRequests], s[slotAccepts], k, maxDrop)
 }
 
-// probability is the SRE formula, capped.
+// probability is the SRE formula, capped. requests+1 >= 1, so p is never
+// NaN, and plain comparisons clamp it.
 func probability(requests, accepts int64, k, maxDrop float64) float64 {
 	p := (float64(requests) - k*float64(accepts)) / float64(requests+1)
-	return math.Max(0, math.Min(p, maxDrop))
+	return min(max(p, 0), maxDrop)
 }
 
 // accept counts an accept in the newest bucket, the one the latest request

@@ -43,10 +43,11 @@ type Counts [Slots]int64
 // Window is a ring of buckets; see the package documentation. The zero
 // Window has no buckets: call Init before any other method.
 type Window struct {
-	width   int64 // ns a bucket spans, >= 1
-	newest  int64 // the index of the newest bucket written, if written
-	written bool
-	buckets []bucket
+	width      int64 // ns a bucket spans, >= 1
+	newest     int64 // the index of the newest bucket written, if written
+	newestSlot int   // and its place in the ring
+	written    bool
+	buckets    []bucket
 }
 
 type bucket struct {
@@ -71,7 +72,7 @@ func (w *Window) Ready() bool { return w.buckets != nil }
 // Reset empties the window.
 func (w *Window) Reset() {
 	clear(w.buckets)
-	w.newest, w.written = 0, false
+	w.newest, w.newestSlot, w.written = 0, 0, false
 }
 
 // Locate returns the index of the bucket a reading at time at counts in,
@@ -79,7 +80,9 @@ func (w *Window) Reset() {
 // stale reading (older than the newest bucket written), the newest bucket
 // and 0.
 func (w *Window) Locate(at int64) (i, into int64) {
-	i, into = at/w.width, at%w.width
+	// One division: a remainder is a second one, where a product is not.
+	i = at / w.width
+	into = at - i*w.width
 	if into < 0 { // Go's division rounds towards zero
 		i, into = i-1, into+w.width
 	}
@@ -101,14 +104,23 @@ func (w *Window) Add(at int64) *Counts {
 // cleared first. An i older than the newest bucket (one that did not come
 // from Locate) is taken as the newest, as Locate would have taken it.
 func (w *Window) Bucket(i int64) *Counts {
-	if w.written {
-		i = max(i, w.newest)
+	if w.written && i <= w.newest { // the common case, kept small enough to inline
+		return &w.buckets[w.newestSlot].counts
 	}
-	b := &w.buckets[w.slot(i)]
+	return w.advance(i)
+}
+
+// advance makes bucket i, later than the newest, the newest. It runs once
+// a bucket's width at most, and is kept out of line so that Bucket inlines.
+//
+//go:noinline
+func (w *Window) advance(i int64) *Counts {
+	s := w.slot(i)
+	b := &w.buckets[s]
 	if b.index != i {
 		*b = bucket{index: i}
 	}
-	w.newest, w.written = i, true
+	w.newest, w.newestSlot, w.written = i, s, true
 	return &b.counts
 }
 
@@ -129,7 +141,7 @@ func (w *Window) Newest() *Counts {
 	if !w.written {
 		return nil
 	}
-	return &w.buckets[w.slot(w.newest)].counts
+	return &w.buckets[w.newestSlot].counts
 }
 
 // Sum returns the counts of the window that ends with bucket i: of the
