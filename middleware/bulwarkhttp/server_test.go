@@ -391,3 +391,27 @@ func TestMiddlewareKeyReachesKeyedLimiterAndHandler(t *testing.T) {
 
 // discardLog is a logger for servers whose handlers panic on purpose.
 func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+func TestMiddlewarePanicsInItsOwnCallbacks(t *testing.T) {
+	bh := bulkhead.New(1)
+	boom := "boom"
+	for name, opts := range map[string][]bulwarkhttp.Option{
+		"in the status predicate": {bulwarkhttp.WithFailureStatus(func(int) bool { panic(boom) })},
+		"in the key function":     {bulwarkhttp.WithKey(func(*http.Request) string { panic(boom) })},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := bulwarkhttp.Middleware(bh, opts...)(okHandler)
+			assert.PanicsWithValue(t, boom, func() {
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+			})
+			assert.Zero(t, bh.Snapshot().InFlight)
+		})
+	}
+	t.Run("in the rejection writer", func(t *testing.T) {
+		h := bulwarkhttp.Middleware(refuse{bulkhead.ErrFull}, bulwarkhttp.WithRejectionWriter(
+			func(http.ResponseWriter, *http.Request, int, error) { panic(boom) }))(okHandler)
+		assert.PanicsWithValue(t, boom, func() {
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		})
+	})
+}

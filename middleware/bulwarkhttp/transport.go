@@ -284,6 +284,9 @@ func (c *call) send(ctx context.Context) error {
 	}
 
 	resp, err := c.base().RoundTrip(r)
+	if resp != nil && resp.Body == nil {
+		resp.Body = http.NoBody // a RoundTripper that breaks its contract
+	}
 
 	timedOut := timer != nil && !timer.Stop()
 	bridged := stopBridge != nil && !stopBridge()

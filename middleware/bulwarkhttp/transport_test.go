@@ -2,6 +2,7 @@ package bulwarkhttp_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -940,4 +941,23 @@ func TestStandardTransport(t *testing.T) {
 			assert.Equal(t, 500, resp.StatusCode)
 		})
 	})
+}
+
+func TestTransportBaseBreakingItsContract(t *testing.T) {
+	// A response without a body, and a response beside an error.
+	var calls atomic.Int32
+	body := &closeCounter{Reader: strings.NewReader("x")}
+	base := roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		if calls.Add(1) == 1 {
+			return &http.Response{StatusCode: 503, Request: r}, nil
+		}
+		return &http.Response{StatusCode: 200, Body: body, Request: r}, errors.New("both")
+	})
+	rt := bulwarkhttp.Transport(base, retry.New(retry.WithDelay(0), retry.WithMaxAttempts(2)))
+	req, _ := http.NewRequest("GET", "http://upstream/", nil)
+	assert.NotPanics(t, func() {
+		_, err := rt.RoundTrip(req)
+		assert.ErrorContains(t, err, "both")
+	})
+	assert.Equal(t, int32(1), body.closed.Load(), "the response beside the error was closed")
 }
