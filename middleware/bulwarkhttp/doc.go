@@ -26,8 +26,9 @@
 // by the middleware, never with the error's text: [ratelimit.ErrLimited]
 // becomes 429 Too Many Requests, any other rejection (bulwark.ErrRejected:
 // an open breaker, a full bulkhead, a throttled call) 503 Service
-// Unavailable, a timeout 503 ([WithTimeoutStatus] for 504), anything else
-// 500, each with Retry-After in delta-seconds, rounded up, when the error
+// Unavailable, a timeout 503 ([WithTimeoutStatus] for 504; a handler that
+// returns without writing a word once the policy's context has ended gave
+// up, and counts as timed out), anything else 500, each with Retry-After in delta-seconds, rounded up, when the error
 // carries a bulwark.RetryAfter hint, and the body the status's text
 // ([WithRejectionWriter] replaces the writer). [WithRateLimitHeaders] adds
 // the IETF RateLimit and RateLimit-Policy fields. A handler that has
