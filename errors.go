@@ -9,7 +9,7 @@ import (
 
 // ErrRejected is matched, through errors.Is, by every local rejection of
 // every bulwark policy: breaker.ErrOpen, bulkhead.ErrFull,
-// ratelimit.ErrLimited, bulkhead.ErrThrottled and the others. Middleware
+// ratelimit.ErrLimited, throttle.ErrThrottled and the others. Middleware
 // maps rejections with it without knowing each package. A rejected call
 // never reached the dependency, so it is no outcome of the dependency (see
 // the outcome table in the package doc). timeout.ErrTimeout does not match

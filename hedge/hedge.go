@@ -454,7 +454,7 @@ func (c *call) kind(err error) outcomeKind {
 	switch {
 	case err == nil:
 		return won
-	case bulwark.IsPermanent(err) || c.ctx.Err() != nil:
+	case bulwark.IsPermanent(err) || outcome.IsNoRetry(err) || c.ctx.Err() != nil:
 		return final
 	case errors.Is(err, bulwark.ErrRejected):
 		return rejected

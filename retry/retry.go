@@ -403,7 +403,7 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 	done := ctx.Done()
 	for attempt := 1; ; attempt++ {
 		permanent, hint, hinted := core.Inspect(err)
-		if permanent || !r.retryable(done, err) {
+		if permanent || !r.retryable(done, err) || outcome.IsNoRetry(err) {
 			return err
 		}
 		// A local rejection never reached the dependency: retried only

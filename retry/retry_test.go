@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
@@ -294,4 +295,16 @@ func TestBadConfigurationPanicsWithItsName(t *testing.T) {
 		assert.PanicsWithValue(t, msg, f)
 	}
 	assert.NotNil(t, retry.New(nil), "nil options are ignored")
+}
+
+// A failure marked not to be retried (as bulwark's middleware marks a gRPC
+// Internal) is returned at once.
+func TestAFailureMarkedNoRetryIsNotRetried(t *testing.T) {
+	calls := 0
+	err := retry.New(retry.WithMaxAttempts(3), retry.WithDelay(0)).Execute(context.Background(), func(context.Context) error {
+		calls++
+		return outcome.NoRetry(testutil.ErrDep)
+	})
+	assert.ErrorIs(t, err, testutil.ErrDep)
+	assert.Equal(t, 1, calls)
 }

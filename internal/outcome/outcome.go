@@ -101,3 +101,44 @@ func IgnoreIf(pkg string, f func(error) bool) func(error) bool {
 	}
 	return f
 }
+
+// NoRetry marks err as a failure of the dependency that must not be tried
+// again (a gRPC Internal, a call to a method that is not idempotent): no
+// bulwark policy retries or hedges it, and, unlike bulwark.Permanent, the
+// policies that learn from outcomes count it as a failure. It is how
+// bulwark's middleware says "failed, but do not repeat it". NoRetry(nil) is
+// nil.
+func NoRetry(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &noRetryError{err: err}
+}
+
+type noRetryError struct{ err error }
+
+func (e *noRetryError) Error() string { return e.err.Error() }
+func (e *noRetryError) Unwrap() error { return e.err }
+
+// IsNoRetry reports whether err, or an error it wraps, was marked by
+// NoRetry.
+func IsNoRetry(err error) bool {
+	for err != nil {
+		switch u := err.(type) {
+		case *noRetryError:
+			return true
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if IsNoRetry(e) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
+}

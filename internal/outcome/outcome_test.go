@@ -57,3 +57,18 @@ func TestNilPredicatesAreRejected(t *testing.T) {
 	assert.PanicsWithValue(t, "bulwark/breaker: WithFailureIf: predicate must not be nil", func() { outcome.FailureIf("breaker", nil) })
 	assert.PanicsWithValue(t, "bulwark/hedge: WithIgnoreIf: predicate must not be nil", func() { outcome.IgnoreIf("hedge", nil) })
 }
+
+func TestNoRetryIsAFailureThatStaysReachable(t *testing.T) {
+	boom := errors.New("boom")
+	err := fmt.Errorf("call: %w", outcome.NoRetry(boom))
+	assert.True(t, outcome.IsNoRetry(err))
+	assert.True(t, outcome.IsNoRetry(errors.Join(errors.New("other"), err)))
+	assert.False(t, outcome.IsNoRetry(boom))
+	assert.False(t, outcome.IsNoRetry(nil))
+	assert.Nil(t, outcome.NoRetry(nil))
+	assert.ErrorIs(t, err, boom)
+	assert.Equal(t, "call: boom", err.Error())
+	var r outcome.Rules
+	assert.Equal(t, outcome.Failure, r.Classify(context.Background(), err), "unlike Permanent, a failure")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { outcome.IsNoRetry(err) }))
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/timeout"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -106,8 +107,9 @@ func codeOf(err error) codes.Code {
 }
 
 // outcome turns the error an attempt of fullMethod ended with into what the
-// policies see. Errors that must not be retried are marked
-// bulwark.Permanent: every error of a method not marked idempotent, every
+// policies see. Errors that must not be retried are marked, as failures
+// (a failure code: outcome.NoRetry) or as answers (bulwark.Permanent):
+// every error of a method not marked idempotent, every
 // code but Unavailable and ResourceExhausted-with-pushback, anything after
 // a stream delivered a message (replayable false), and anything whose
 // pushback says stop. A valid pushback becomes a bulwark.RetryAfter hint.
@@ -124,18 +126,28 @@ func (c *config) outcome(ctx context.Context, fullMethod string, err error, push
 		if replayable && c.mayRetry(fullMethod) {
 			return e // an inner timeout that fired: retry may try again
 		}
-		return bulwark.Permanent(e)
+		return e.final()
 	}
 	after, pb := parsePushback(pushbackVals)
 	retryable := pb != pushbackStop &&
 		(code == codes.Unavailable || code == codes.ResourceExhausted && pb == pushbackAfter)
 	if !retryable || !replayable || !c.mayRetry(fullMethod) {
-		return bulwark.Permanent(e)
+		return e.final()
 	}
 	if pb == pushbackAfter {
 		return bulwark.WithRetryAfter(e, after)
 	}
 	return e
+}
+
+// final marks e as not to be retried: a failure code stays a failure for
+// the policies that learn from outcomes (outcome.NoRetry), any other code
+// is the dependency's answer (bulwark.Permanent, a success for them).
+func (e *callError) final() error {
+	if e.failure {
+		return outcome.NoRetry(e)
+	}
+	return bulwark.Permanent(e)
 }
 
 // findCallError returns the callError in err's chain, or nil.
@@ -166,11 +178,9 @@ func findCallError(err error) *callError {
 //
 //	breaker.New(breaker.WithFailureIf(bulwarkgrpc.IsFailure))
 //
-// The interceptors mark with bulwark.Permanent every error that must not be
-// retried, so that a retry in the policy retries only what may be retried;
-// by the bulwark outcome table, a learning policy then counts those errors
-// as successes, unless it is given IsFailure, which reads the code instead:
-// an error an interceptor returned to the policy is a failure when its code
+// The interceptors already mark the errors they hand a policy so that a
+// default learning policy counts the failure codes as failures; IsFailure
+// reads the code itself: an error an interceptor returned to the policy is a failure when its code
 // is one of WithFailureCodes (default Unavailable, Internal,
 // DeadlineExceeded, Unknown, DataLoss) and not a failure otherwise
 // (NotFound, InvalidArgument and every other code that is an answer).

@@ -184,20 +184,23 @@ func TestUnaryBreakerLearnsFailureCodes(t *testing.T) {
 // A breaker without IsFailure counts by the bulwark table: the interceptor
 // marks what must not be retried Permanent, which that table counts as an
 // answer. This pins the documented reason to pass IsFailure.
-func TestUnaryBreakerWithoutIsFailureCountsOnlyRetryableErrors(t *testing.T) {
+// A breaker with bulwark's default rule learns the code table: Internal is
+// a failure though it is not retried, and NotFound is an answer.
+func TestUnaryDefaultBreakerLearnsTheFailureCodes(t *testing.T) {
 	b := breaker.New(breaker.WithConsecutiveFailures(2), breaker.WithOpenDuration(time.Hour))
-	e := clientEnv(t, b, bulwarkgrpc.WithIdempotent(checkMethod))
+	e := clientEnv(t, bulwark.New(quickRetry(nil), b), bulwarkgrpc.WithIdempotent(checkMethod))
+	e.faults.add(checkMethod, fault{code: codes.NotFound}, fault{code: codes.NotFound})
+	for range 2 {
+		_, _ = check(t.Context(), e, "svc")
+	}
+	assert.Equal(t, breaker.Closed, b.State(), "NotFound is the dependency's answer")
+
 	e.faults.add(checkMethod, fault{code: codes.Internal}, fault{code: codes.Internal})
 	for range 2 {
-		_, _ = check(t.Context(), e, "svc")
+		_, err := check(t.Context(), e, "svc")
+		assert.Equal(t, codes.Internal, status.Code(err))
 	}
-	assert.Equal(t, breaker.Closed, b.State())
-
-	e.faults.add(checkMethod, fault{code: codes.Unavailable}, fault{code: codes.Unavailable})
-	for range 2 {
-		_, _ = check(t.Context(), e, "svc")
-	}
-	assert.Equal(t, breaker.Open, b.State())
+	assert.Equal(t, breaker.Open, b.State(), "two Internals, neither retried, open it")
 }
 
 func TestUnaryWithFailureCodes(t *testing.T) {

@@ -36,33 +36,31 @@
 // policy as a bulwark.RetryAfter hint (the retry package waits it verbatim);
 // a negative, malformed or repeated value stops retries, whatever the code.
 // Every other error, and every error of a method not marked, reaches the
-// policy marked bulwark.Permanent, which no bulwark retry retries. The
+// policy marked so that no bulwark retry or hedge repeats it: a failure
+// code (WithFailureCodes: Unavailable, Internal, DeadlineExceeded, Unknown,
+// DataLoss by default) as a failure that is not to be retried, which the
+// learning policies still count as a failure; any other code (NotFound,
+// InvalidArgument ...) as bulwark.Permanent, the dependency's answer, which
+// they count as a success. The
 // caller's own cancellation or deadline (grpc returns them as Canceled and
 // DeadlineExceeded statuses) is shown to the policy as the caller's
 // (bulwark.CallerCanceled): neither retried nor a failure. A timeout of the
 // policy inside a retry (a per-attempt timeout) is retried like
 // Unavailable, on an idempotent method.
 //
-// # Breakers and the other learning policies: IsFailure
+// # Breakers and the other learning policies
 //
-// The bulwark outcome table counts a Permanent error as the dependency's
-// answer, a success, since Permanent is how a retry is told to stop. A
-// gRPC Internal, Unknown, DataLoss or DeadlineExceeded must not be retried
-// but is a failure of the dependency; so must be an Unavailable of a method
-// that is not idempotent. No error value can say both to a default retry
-// and a default breaker, and the interceptors choose the safe side: nothing
-// is retried that should not be, by default. A learning policy (breaker,
-// adaptive bulkhead, throttler) learns the gRPC codes when given IsFailure:
+// A learning policy (breaker, adaptive bulkhead, throttler) with bulwark's
+// default rule learns the gRPC codes as they are: the codes of
+// WithFailureCodes (default Unavailable, Internal, DeadlineExceeded,
+// Unknown, DataLoss) are failures, retried or not, and every other code
+// (InvalidArgument, NotFound, AlreadyExists, PermissionDenied,
+// Unauthenticated, FailedPrecondition, OutOfRange, Unimplemented,
+// ResourceExhausted, Aborted) is an answer, a success. IsFailure says the
+// same of an error, for a learning policy that sees the interceptors'
+// errors from further away (inside a pipeline of its own):
 //
 //	breaker.New(breaker.WithFailureIf(bulwarkgrpc.IsFailure))
-//
-// IsFailure reports as failures the codes of WithFailureCodes (default
-// Unavailable, Internal, DeadlineExceeded, Unknown, DataLoss) and as answers
-// every other code (InvalidArgument, NotFound, AlreadyExists,
-// PermissionDenied, Unauthenticated, FailedPrecondition, OutOfRange,
-// Unimplemented, ResourceExhausted, Aborted). Without it, a breaker counts
-// only what may be retried (an Unavailable of an idempotent method, a
-// ResourceExhausted with pushback) as failures.
 //
 // # What the caller gets
 //
