@@ -59,16 +59,12 @@
 // are not retried; other statuses, 4xx included, are answers (success);
 // TLS, certificate and malformed-URL errors are permanent.
 //
-// A failure that is not to be retried must stop retry.New() with its
-// defaults while a breaker still counts it, and no error does both:
-// bulwark.Permanent stops the retry but is a success for a breaker (the
-// outcome table in the bulwark package doc), and a rejection is ignored
-// by it. So the Transport stops the retry itself: the policies run under a
-// context of the Transport's, a child of the request's, which it cancels
-// on such a failure. A retry reads its context's end as the caller having
-// gone and returns the error as it is; a breaker counts it, since the
-// error is the dependency's, not the context's. Policies outside the retry
-// (a fallback) also see their context done then.
+// A failure that is not to be retried (a 500, the failure of a request
+// that may be sent only once) reaches the policies marked as a failure no
+// bulwark retry or hedge repeats, which a breaker still counts, as the
+// outcome table in the bulwark package doc says; bulwark.Permanent, which
+// stops a retry too, is reserved for answers, which a breaker counts as
+// successes.
 //
 // A Retry-After on a 429 or 503, in delta-seconds or as an HTTP-date, is
 // the error's bulwark.RetryAfter hint, capped by [WithMaxRetryAfter]
@@ -131,7 +127,7 @@
 // calling the policy's Execute with a closure, and one more, the request's
 // copy, when a key is set or a policy gives the handler a new context (a
 // timeout).
-// Transport allocates its state and the context that stops retries (three
+// Transport allocates its state and the context the policies run under (three
 // objects), plus, per attempt, what the policies' contexts and the base
 // RoundTripper cost; see the benchmarks module for figures beside
 // hand-written code and peers.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/outcome"
 	"github.com/bulwark-go/bulwark/timeout"
 )
 
@@ -64,10 +65,10 @@ const drainLimit = 64 << 10
 
 // call is one RoundTrip's state, in one allocation. It is also the root
 // of the contexts the policies run under (its embedded context, a child of
-// the request's that the transport cancels to stop a retry), so that the
+// the request's, cancelled when RoundTrip ends), so that the
 // protected function, a plain function that allocates nothing, finds it.
 type call struct {
-	context.Context // the policies' root: cancelled by gate and at the end
+	context.Context // the policies' root: cancelled at the end
 	gate            context.CancelFunc
 	t               *transport
 	req             *http.Request
@@ -344,15 +345,11 @@ func (c *call) failed(class Class, err error) error {
 	case ClassSuccess, ClassPermanent:
 		return bulwark.Permanent(err)
 	case ClassFailure:
-		// A retry around the transport must not try again, while a
-		// breaker still counts the failure: the policies' root context
-		// is cancelled, which every retry reads as "stop" (the caller
-		// has gone) and which no policy counts against the dependency,
-		// since the error is not the context's.
-		c.gate()
+		// A failure no retry repeats, which a breaker still counts.
+		return outcome.NoRetry(err)
 	default:
 		if !c.mayRepeat {
-			c.gate()
+			return outcome.NoRetry(err)
 		}
 	}
 	return err
