@@ -49,10 +49,10 @@ func hammer(lim bulwark.Policy, workers int, start time.Time, dur time.Duration,
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 9))
 			for time.Since(start) < dur {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rng.IntN(60))*time.Millisecond)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(1+rng.IntN(60))*time.Millisecond)
 				var stop *time.Timer
 				if rng.IntN(4) == 0 {
-					stop = time.AfterFunc(time.Duration(rng.IntN(20))*time.Millisecond, cancel)
+					stop = time.AfterFunc(time.Duration(1+rng.IntN(20))*time.Millisecond, cancel)
 				}
 				err := lim.Execute(ctx, func(context.Context) error { ld.admitted.Add(1); return nil })
 				if stop != nil {
