@@ -396,19 +396,36 @@ func (r *Retry) execute(ctx context.Context, next bulwark.Next, fn func(context.
 
 // retry runs the attempts after the first, which failed with err, under
 // r's configuration, and counts them in counts, which are r's own but for
-// the zero Retry's.
+// the zero Retry's. A failing dependency makes this path as hot as the
+// calls, so it asks whether anything listens once per call, not per
+// attempt, and adds the retries to counts once, when it returns.
 func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Context) error, err error, start time.Time, records bool, counts *counter.Striped) error {
 	var prevDelay time.Duration
 	attemptStart := start
 	done := ctx.Done()
+	listening := listenUnknown
+	// The retries are added when retry returns, by panic too.
+	retries := 0
+	defer func() { counts.AddAt(slotRetries, int64(retries)) }()
 	for attempt := 1; ; attempt++ {
-		permanent, hint, hinted := core.Inspect(err)
-		if permanent || !r.retryable(done, err) || outcome.IsNoRetry(err) {
+		var (
+			hint                       time.Duration
+			permanent, hinted, noRetry bool
+			rejected                   bool
+		)
+		if reflect.TypeOf(err) == plainError {
+			// errors.New's errors wrap nothing and carry no hint or mark.
+			rejected = err == bulwark.ErrRejected
+		} else {
+			permanent, hint, hinted = core.Inspect(err)
+			noRetry = outcome.IsNoRetry(err)
+			rejected = errors.Is(err, bulwark.ErrRejected)
+		}
+		if permanent || noRetry || !r.retryable(done, err) {
 			return err
 		}
 		// A local rejection never reached the dependency: retried only
 		// when it says when to come back, and not counted as a failure.
-		rejected := isRejection(err)
 		if rejected && !hinted {
 			return err
 		}
@@ -432,8 +449,14 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 			}
 			return &ExhaustedError{Attempts: attempt, Reason: ReasonBudget, Err: err}
 		}
-		counts.AddAt(slotRetries, 1)
-		if r.reporter.Listening(ctx, next) {
+		retries++
+		if listening == listenUnknown {
+			listening = listenNo
+			if r.reporter.Listening(ctx, next) {
+				listening = listenYes
+			}
+		}
+		if listening == listenYes {
 			r.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventRetry, Attempt: attempt + 1, Delay: delay, Err: err})
 		}
 		if delay > 0 {
@@ -453,6 +476,14 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 		}
 	}
 }
+
+// What retry knows of the listeners of one call's events: asked once, and
+// only when a retry is about to be reported.
+const (
+	listenUnknown = iota
+	listenNo
+	listenYes
+)
 
 // misfit returns why another attempt, after delay and as long as the one
 // that started at attemptStart, could not finish within the time limits,
@@ -477,13 +508,6 @@ func (r *Retry) misfit(ctx context.Context, start, attemptStart time.Time, delay
 // one is a rejection only if it is bulwark.ErrRejected itself, which saves
 // errors.Is its interface checks on the commonest failure.
 var plainError = reflect.TypeOf(errors.New(""))
-
-func isRejection(err error) bool {
-	if reflect.TypeOf(err) == plainError {
-		return err == bulwark.ErrRejected
-	}
-	return errors.Is(err, bulwark.ErrRejected)
-}
 
 // addSat returns a + b, saturated at the bounds of Duration.
 func addSat(a, b time.Duration) time.Duration {

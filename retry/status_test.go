@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/budget"
@@ -87,4 +88,35 @@ func TestStatusIsSafeDuringCalls(t *testing.T) {
 	})
 	wg.Wait()
 	assert.Equal(t, retry.Snapshot{Retries: 800, Exhausted: 400}, r.Snapshot())
+}
+
+// Retries are counted when the call ends however it ends: by a panic in a
+// later attempt, or by a wait the caller cancelled. Each retry still
+// reaches the observer, though whether anything listens is asked once
+// per call.
+func TestRetriesAreCountedWhenTheCallPanicsOrIsCancelled(t *testing.T) {
+	var events otest.Events
+	r := retry.New(retry.WithDelay(0), retry.WithMaxAttempts(5), retry.WithObserver(events.Observe))
+	n := 0
+	assert.PanicsWithValue(t, "third attempt", func() {
+		_ = r.Execute(context.Background(), func(context.Context) error {
+			if n++; n == 3 {
+				panic("third attempt")
+			}
+			return testutil.ErrDep
+		})
+	})
+	assert.Equal(t, int64(2), r.Snapshot().Retries, "two retries ran before the panic")
+	if evs := events.List(); assert.Len(t, evs, 2) {
+		assert.Equal(t, []int{2, 3}, []int{evs[0].Attempt, evs[1].Attempt})
+		assert.Equal(t, bulwark.EventRetry, evs[1].Type)
+	}
+
+	synctest.Test(t, func(t *testing.T) {
+		r := retry.New(retry.WithDelay(time.Hour), retry.WithMaxAttempts(5))
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(time.Minute, cancel)
+		assert.ErrorIs(t, r.Execute(ctx, testutil.Fail), context.Canceled)
+		assert.Equal(t, int64(1), r.Snapshot().Retries, "the retry cancelled during its wait")
+	})
 }
