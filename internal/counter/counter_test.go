@@ -7,6 +7,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/internal/counter"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
@@ -83,4 +84,28 @@ func TestStripedAddAllocatesOnce(t *testing.T) {
 	var c counter.Striped
 	c.Add(1)
 	assert.Zero(t, testing.AllocsPerRun(100, func() { c.AddAt(2, 1) }))
+}
+
+// Stripes sized for one processor stay exact once GOMAXPROCS outgrows them:
+// the adds turn atomic, and only adds racing with the first add of a new
+// processor may be lost.
+func TestStripedStaysExactWhenGOMAXPROCSGrows(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var c counter.Striped
+	c.Add(1)
+	require.Equal(t, 2*128, c.Bytes(), "one stripe and the header")
+	runtime.GOMAXPROCS(4)
+	const goroutines, adds = 8, 20000
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for range adds {
+				c.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	got := c.Load()
+	assert.LessOrEqual(t, got, int64(goroutines*adds+1))
+	assert.GreaterOrEqual(t, got, int64(goroutines*adds+1-3), "adds lost beyond the first race of each new processor")
 }
