@@ -217,7 +217,7 @@ func TestBytesPerHedge(t *testing.T) {
 	assert.LessOrEqual(t, plain, 1280.0)
 	assert.LessOrEqual(t, hedged, 1664.0)
 	assert.LessOrEqual(t, quantile, 3328.0)
-	assert.LessOrEqual(t, sdk, 2816.0)
+	assert.LessOrEqual(t, sdk, 1280.0)
 	runtime.KeepAlive(m)
 }
 

@@ -36,6 +36,8 @@ func TestLimitersAreSmallAndCollected(t *testing.T) {
 		t.Logf("ratelimit.Limiter, %s: %.0f bytes per instance at GOMAXPROCS 2", name, per)
 		if mp == nil {
 			assert.Less(t, per, 1536.0)
+		} else {
+			assert.Less(t, per, 2048.0)
 		}
 		settle()
 		per = otest.HeapPerInstance(2000, func() *ratelimit.SlidingWindow {
@@ -44,15 +46,11 @@ func TestLimitersAreSmallAndCollected(t *testing.T) {
 			return s
 		})
 		t.Logf("ratelimit.SlidingWindow, %s: %.0f bytes per instance", name, per)
-		if mp == nil {
-			assert.Less(t, per, 2048.0)
-		}
+		assert.Less(t, per, 2048.0)
 		settle()
 		per = otest.HeapPerInstance(2000, func() *ratelimit.Keyed { k := ratelimit.NewKeyed(1, 1, tenant, mp); run(k); return k })
 		t.Logf("ratelimit.Keyed with one key, %s: %.0f bytes per instance", name, per)
-		if mp == nil {
-			assert.Less(t, per, 4096.0)
-		}
+		assert.Less(t, per, 4096.0)
 	}
 
 	for name, mp := range map[string]ratelimit.WindowOption{

@@ -41,7 +41,7 @@ func TestBytesPerRetry(t *testing.T) {
 	assert.LessOrEqual(t, plain, 1152.0)
 	assert.LessOrEqual(t, failed, 1536.0)
 	assert.LessOrEqual(t, withBudget, 1152.0)
-	assert.LessOrEqual(t, sdk, 2560.0)
+	assert.LessOrEqual(t, sdk, 1152.0)
 	runtime.KeepAlive(m)
 }
 

@@ -39,6 +39,7 @@ func TestThrottlersAreSmallAndCollected(t *testing.T) {
 		return th
 	})
 	t.Logf("throttle.Throttler, used, SDK provider: %.0f bytes per instance", sdk)
+	assert.Less(t, sdk, 2048.0)
 
 	for name, opts := range map[string][]throttle.Option{
 		"global provider": nil,
