@@ -9,6 +9,12 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/internal/core"
+	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/semconv"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func fallbacks(n int) []bulwark.Policy {
@@ -132,4 +138,60 @@ func BenchmarkEventSiteGated(b *testing.B) {
 			r.Report(ctx, bulwark.Next{}, bulwark.Event{Type: bulwark.EventRejected, Err: errBench})
 		}
 	}
+}
+
+// BenchmarkEventWithSDK is one event reported with the OpenTelemetry SDK
+// installed, beside what the SDK alone costs for the same record: a
+// counter Add with a precomputed attribute set, and a span event with the
+// same attributes.
+func BenchmarkEventWithSDK(b *testing.B) {
+	ctx := context.Background()
+	ev := bulwark.Event{Type: bulwark.EventRejected, Err: errBench}
+	b.Run("metric/bulwark", func(b *testing.B) {
+		m := otest.NewMeter()
+		r := core.NewReporter("bench", "api", m)
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Report(ctx, bulwark.Next{}, ev)
+		}
+	})
+	b.Run("metric/bare-add", func(b *testing.B) {
+		m := otest.NewMeter()
+		c, _ := m.Meter("bench").Int64Counter(semconv.MetricEvents)
+		opt := metric.WithAttributeSet(attribute.NewSet(semconv.AttrPolicy.String("bench"),
+			semconv.AttrPolicyName.String("api"), semconv.AttrEvent.String("rejected")))
+		b.ReportAllocs()
+		for b.Loop() {
+			c.Add(ctx, 1, opt)
+		}
+	})
+	// A provider that records spans and keeps none, so that no figure
+	// includes a growing store.
+	tp := sdktrace.NewTracerProvider()
+	b.Run("span/bulwark", func(b *testing.B) {
+		r := core.NewReporter("bench", "api", nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx, span := tp.Tracer("bench").Start(ctx, "call")
+			r.Report(ctx, bulwark.Next{}, ev)
+			span.End()
+		}
+	})
+	b.Run("span/bare-addevent", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, span := tp.Tracer("bench").Start(ctx, "call")
+			span.AddEvent("bulwark.bench.rejected", trace.WithAttributes(semconv.AttrPolicy.String("bench"),
+				semconv.AttrPolicyName.String("api"), semconv.AttrEvent.String("rejected"),
+				semconv.AttrError.String(errBench.Error())))
+			span.End()
+		}
+	})
+	b.Run("span/bare-span", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, span := tp.Tracer("bench").Start(ctx, "call")
+			span.End()
+		}
+	})
 }

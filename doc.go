@@ -123,7 +123,8 @@
 //     failure, ignored, rejected), bulwark.state (on state gauges),
 //     bulwark.state.from and bulwark.state.to, bulwark.attempt; on span
 //     events only, bulwark.delay (seconds), bulwark.reason, bulwark.error
-//     and bulwark.limit;
+//     and bulwark.limit; an empty attribute (an unnamed policy, a call
+//     outside a named pipeline) is left out, not sent as "";
 //   - instruments: bulwark.events (counter, one per event), bulwark.calls
 //     (observable counter by outcome, read from the policies' own counts),
 //     bulwark.breaker.state (observable gauge, 1 for the current state),

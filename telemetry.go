@@ -73,8 +73,11 @@ func newReporter(kind, name string, mp metric.MeterProvider, observers ...Observ
 func (r *reporter) Meter() metric.Meter { return r.meter }
 
 // Attributes returns the attributes that identify the policy: its kind and
-// instance name.
+// instance name, left out when empty.
 func (r *reporter) Attributes() []attribute.KeyValue {
+	if r.name == "" {
+		return []attribute.KeyValue{semconv.AttrPolicy.String(r.kind)}
+	}
 	return []attribute.KeyValue{semconv.AttrPolicy.String(r.kind), semconv.AttrPolicyName.String(r.name)}
 }
 
@@ -170,26 +173,48 @@ func (r *reporter) options(e *Event) []metric.AddOption {
 	return v.([]metric.AddOption)
 }
 
+// buildOptions returns the metric options of k. Empty attributes are left
+// out (Prometheus reads a missing label as an empty one), since the SDK
+// hashes every attribute of every Add.
 func (r *reporter) buildOptions(k metricKey) []metric.AddOption {
 	kv := make([]attribute.KeyValue, 0, 6)
-	kv = append(kv,
-		semconv.AttrPipeline.String(k.pipeline),
-		semconv.AttrPolicy.String(r.kind),
-		semconv.AttrPolicyName.String(r.name),
-		semconv.AttrEvent.String(k.t.String()))
+	if k.pipeline != "" {
+		kv = append(kv, semconv.AttrPipeline.String(k.pipeline))
+	}
+	kv = append(kv, semconv.AttrPolicy.String(r.kind))
+	if r.name != "" {
+		kv = append(kv, semconv.AttrPolicyName.String(r.name))
+	}
+	kv = append(kv, semconv.AttrEvent.String(k.t.String()))
 	if k.from != "" || k.to != "" {
 		kv = append(kv, semconv.AttrStateFrom.String(k.from), semconv.AttrStateTo.String(k.to))
 	}
 	return []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(kv...))}
 }
 
+// spanAttributes returns e's span event attributes, empty ones left out,
+// in one slice of the exact size: the SDK copies them, and a slice sized
+// for every field was a fifth of a span event's cost.
 func spanAttributes(e *Event) []attribute.KeyValue {
-	kv := make([]attribute.KeyValue, 0, 11)
-	kv = append(kv,
-		semconv.AttrPipeline.String(e.Pipeline),
-		semconv.AttrPolicy.String(e.Policy),
-		semconv.AttrPolicyName.String(e.Name),
-		semconv.AttrEvent.String(e.Type.String()))
+	n := 2 // policy, event
+	for _, set := range [...]bool{e.Pipeline != "", e.Name != "", e.Attempt > 0, e.Delay > 0,
+		e.Reason != "", e.Limit > 0, e.Err != nil} {
+		if set {
+			n++
+		}
+	}
+	if e.From != "" || e.To != "" {
+		n += 2
+	}
+	kv := make([]attribute.KeyValue, 0, n)
+	if e.Pipeline != "" {
+		kv = append(kv, semconv.AttrPipeline.String(e.Pipeline))
+	}
+	kv = append(kv, semconv.AttrPolicy.String(e.Policy))
+	if e.Name != "" {
+		kv = append(kv, semconv.AttrPolicyName.String(e.Name))
+	}
+	kv = append(kv, semconv.AttrEvent.String(e.Type.String()))
 	if e.Attempt > 0 {
 		kv = append(kv, semconv.AttrAttempt.Int(e.Attempt))
 	}

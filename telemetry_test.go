@@ -45,10 +45,10 @@ func TestReportedEventLandsAsMetricSpanEventAndObserverCall(t *testing.T) {
 	require.True(t, ok)
 	metricdatatest.AssertEqual(t, eventsMetric(
 		metricdata.DataPoint[int64]{Attributes: attribute.NewSet(
-			semconv.AttrPipeline.String(""), semconv.AttrPolicy.String("widget"), semconv.AttrPolicyName.String("w1"),
+			semconv.AttrPolicy.String("widget"), semconv.AttrPolicyName.String("w1"),
 			semconv.AttrEvent.String("state_change"), semconv.AttrStateFrom.String("closed"), semconv.AttrStateTo.String("open")), Value: 1},
 		metricdata.DataPoint[int64]{Attributes: attribute.NewSet(
-			semconv.AttrPipeline.String(""), semconv.AttrPolicy.String("widget"), semconv.AttrPolicyName.String("w1"),
+			semconv.AttrPolicy.String("widget"), semconv.AttrPolicyName.String("w1"),
 			semconv.AttrEvent.String("retry")), Value: 1},
 	), got, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 
@@ -58,7 +58,7 @@ func TestReportedEventLandsAsMetricSpanEventAndObserverCall(t *testing.T) {
 	require.Len(t, events, 2)
 	assert.Equal(t, "bulwark.widget.state_change", events[0].Name)
 	assert.ElementsMatch(t, []attribute.KeyValue{
-		semconv.AttrPipeline.String(""), semconv.AttrPolicy.String("widget"), semconv.AttrPolicyName.String("w1"),
+		semconv.AttrPolicy.String("widget"), semconv.AttrPolicyName.String("w1"),
 		semconv.AttrEvent.String("state_change"), semconv.AttrStateFrom.String("closed"), semconv.AttrStateTo.String("open"),
 		semconv.AttrReason.String("failures"), semconv.AttrError.String(errDep.Error()),
 	}, events[0].Attributes)
@@ -253,4 +253,27 @@ func TestMetersCarryTheInstrumentationVersion(t *testing.T) {
 	scope, ok := m.Scope(t, semconv.ScopeName)
 	require.True(t, ok)
 	assert.Equal(t, bulwark.Version, scope.Version)
+}
+
+// Empty attributes are left out of metrics and span events: an unnamed
+// policy outside a named pipeline sends neither bulwark.pipeline nor
+// bulwark.policy.name.
+func TestEmptyAttributesAreLeftOut(t *testing.T) {
+	m := newMeter()
+	sr, tp := tracing()
+	r := core.NewReporter("widget", "", m)
+	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
+	r.Report(ctx, bulwark.Next{}, bulwark.Event{Type: bulwark.EventRejected})
+	span.End()
+
+	got, ok := m.Metric(t, semconv.MetricEvents)
+	require.True(t, ok)
+	metricdatatest.AssertEqual(t, eventsMetric(metricdata.DataPoint[int64]{Attributes: attribute.NewSet(
+		semconv.AttrPolicy.String("widget"), semconv.AttrEvent.String("rejected")), Value: 1},
+	), got, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	require.Len(t, sr.Ended(), 1)
+	events := sr.Ended()[0].Events()
+	require.Len(t, events, 1)
+	assert.Equal(t, []attribute.KeyValue{semconv.AttrPolicy.String("widget"), semconv.AttrEvent.String("rejected")},
+		events[0].Attributes)
 }

@@ -70,7 +70,7 @@ func TestStateChangesAndRejectionsLandAsMetricsAndSpanEvents(t *testing.T) {
 
 func TestStateGaugeSeriesHaveBoundedAttributes(t *testing.T) {
 	m := otest.NewMeter()
-	breaker.New(breaker.WithMeterProvider(m))
+	breaker.New(breaker.WithMeterProvider(m), breaker.WithName("db"))
 	state, ok := m.Metric(t, breaker.MetricState)
 	require.True(t, ok)
 	for _, dp := range state.Data.(metricdata.Gauge[int64]).DataPoints {

@@ -88,12 +88,17 @@ func EventsMetric(points ...metricdata.DataPoint[int64]) metricdata.Metrics {
 	}
 }
 
-// EventPoint is one bulwark.events data point.
+// EventPoint is one bulwark.events data point; an empty pipeline or name
+// is an attribute left out.
 func EventPoint(pipeline, policy, name, event string, value int64, extra ...attribute.KeyValue) metricdata.DataPoint[int64] {
-	kv := append([]attribute.KeyValue{
-		semconv.AttrPipeline.String(pipeline), semconv.AttrPolicy.String(policy),
-		semconv.AttrPolicyName.String(name), semconv.AttrEvent.String(event),
-	}, extra...)
+	kv := []attribute.KeyValue{semconv.AttrPolicy.String(policy), semconv.AttrEvent.String(event)}
+	if pipeline != "" {
+		kv = append(kv, semconv.AttrPipeline.String(pipeline))
+	}
+	if name != "" {
+		kv = append(kv, semconv.AttrPolicyName.String(name))
+	}
+	kv = append(kv, extra...)
 	return metricdata.DataPoint[int64]{Attributes: attribute.NewSet(kv...), Value: value}
 }
 
