@@ -100,7 +100,7 @@ func (r *reporter) Listening(ctx context.Context, next Next) bool {
 	if s != nil && !r.explicit && s.events != nil {
 		counter = s.events
 	}
-	return counter.Enabled(ctx) || trace.SpanFromContext(ctx).IsRecording()
+	return counter.Enabled(ctx) || ((s == nil || !s.noSpans) && trace.SpanFromContext(ctx).IsRecording())
 }
 
 // Report delivers e, after filling in its Policy, Name and Pipeline
@@ -116,8 +116,12 @@ func (r *reporter) Report(ctx context.Context, next Next, ev Event) {
 		counter = s.events
 	}
 	counted := counter.Enabled(ctx)
-	span := trace.SpanFromContext(ctx)
-	traced := span.IsRecording()
+	var span trace.Span
+	traced := false
+	if s == nil || !s.noSpans {
+		span = trace.SpanFromContext(ctx)
+		traced = span.IsRecording()
+	}
 	if !counted && !traced && len(r.observers) == 0 && (s == nil || len(s.observers) == 0) {
 		return // nothing listens: the common case without an SDK
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/otest"
 	"github.com/bulwark-go/bulwark/internal/semconv"
+	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
@@ -276,4 +277,29 @@ func TestEmptyAttributesAreLeftOut(t *testing.T) {
 	require.Len(t, events, 1)
 	assert.Equal(t, []attribute.KeyValue{semconv.AttrPolicy.String("widget"), semconv.AttrEvent.String("rejected")},
 		events[0].Attributes)
+}
+
+// WithoutSpanEvents keeps the events of a pipeline's policies, nested
+// pipelines included, out of the call's span; metrics and observers still
+// receive them.
+func TestWithoutSpanEventsKeepsEventsOffTheSpan(t *testing.T) {
+	m := newMeter()
+	sr, tp := tracing()
+	var seen int
+	inner := bulwark.New(retry.New(retry.WithDelay(0), retry.WithMaxAttempts(2), retry.WithMeterProvider(m)))
+	p := bulwark.New(inner).With(bulwark.WithoutSpanEvents(),
+		bulwark.WithObserver(func(context.Context, bulwark.Event) { seen++ }))
+	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
+	require.Error(t, p.Execute(ctx, func(context.Context) error { return errDep }))
+	span.End()
+	assert.Empty(t, sr.Ended()[0].Events(), "span events")
+	assert.Equal(t, 2, seen, "a retry and the exhaustion reach the observer")
+	_, ok := m.Metric(t, semconv.MetricEvents)
+	assert.True(t, ok, "the events are counted")
+
+	// Without the option the same pipeline adds them to the span.
+	ctx, span = tp.Tracer("test").Start(context.Background(), "call")
+	require.Error(t, bulwark.New(inner).Execute(ctx, func(context.Context) error { return errDep }))
+	span.End()
+	assert.Len(t, sr.Ended()[1].Events(), 2)
 }
