@@ -133,7 +133,14 @@ func (r *reporter) Report(ctx context.Context, next Next, ev Event) {
 		counter.Add(ctx, 1, r.options(e)...)
 	}
 	if traced {
-		span.AddEvent(r.spanName(e.Type), trace.WithAttributes(spanAttributes(e)...))
+		// The attributes are built in a pooled buffer: every
+		// trace.EventOption is applied through trace.NewEventConfig, which
+		// copies them, so nothing keeps the buffer once AddEvent returns.
+		buf := attrPool.Get().(*[]attribute.KeyValue)
+		*buf = appendSpanAttributes((*buf)[:0], e)
+		span.AddEvent(r.spanName(e.Type), trace.WithAttributes(*buf...))
+		clear(*buf) // drop the error strings it refers to
+		attrPool.Put(buf)
 	}
 	for _, o := range r.observers {
 		o(ctx, *e)
@@ -196,21 +203,13 @@ func (r *reporter) buildOptions(k metricKey) []metric.AddOption {
 	return []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(kv...))}
 }
 
-// spanAttributes returns e's span event attributes, empty ones left out,
-// in one slice of the exact size: the SDK copies them, and a slice sized
-// for every field was a fifth of a span event's cost.
-func spanAttributes(e *Event) []attribute.KeyValue {
-	n := 2 // policy, event
-	for _, set := range [...]bool{e.Pipeline != "", e.Name != "", e.Attempt > 0, e.Delay > 0,
-		e.Reason != "", e.Limit > 0, e.Err != nil} {
-		if set {
-			n++
-		}
-	}
-	if e.From != "" || e.To != "" {
-		n += 2
-	}
-	kv := make([]attribute.KeyValue, 0, n)
+// attrPool holds the buffers span events build their attributes in: room
+// for every field of an Event.
+var attrPool = sync.Pool{New: func() any { kv := make([]attribute.KeyValue, 0, 11); return &kv }}
+
+// appendSpanAttributes appends e's span event attributes to kv, empty ones
+// left out.
+func appendSpanAttributes(kv []attribute.KeyValue, e *Event) []attribute.KeyValue {
 	if e.Pipeline != "" {
 		kv = append(kv, semconv.AttrPipeline.String(e.Pipeline))
 	}

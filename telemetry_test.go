@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func newMeter() otest.Meter { return otest.NewMeter() }
@@ -302,4 +303,22 @@ func TestWithoutSpanEventsKeepsEventsOffTheSpan(t *testing.T) {
 	require.Error(t, bulwark.New(inner).Execute(ctx, func(context.Context) error { return errDep }))
 	span.End()
 	assert.Len(t, sr.Ended()[1].Events(), 2)
+}
+
+// A span event costs the allocations of the SDK's own AddEvent with the
+// same attributes, and none of bulwark's.
+func TestSpanEventAllocatesNothingOfItsOwn(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	r := core.NewReporter("widget", "w1", nil)
+	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
+	defer span.End()
+	ev := bulwark.Event{Type: bulwark.EventRejected, Reason: "full", Err: errDep}
+	got := testing.AllocsPerRun(100, func() { r.Report(ctx, bulwark.Next{}, ev) })
+	bare := testing.AllocsPerRun(100, func() {
+		span.AddEvent("bulwark.widget.rejected", trace.WithAttributes(semconv.AttrPolicy.String("widget"),
+			semconv.AttrPolicyName.String("w1"), semconv.AttrEvent.String("rejected"),
+			semconv.AttrReason.String("full"), semconv.AttrError.String(errDep.Error())))
+	})
+	assert.LessOrEqual(t, got, bare)
+	assert.Equal(t, 3.0, got, "the SDK's event record, its attribute copy and the option")
 }

@@ -1,0 +1,175 @@
+package benchmarks
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/bulwark-go/bulwark/retry"
+	"github.com/stretchr/testify/assert"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// The rows in this file judge bulwark against a reference measured in the
+// same run: a direct call through the same function value, bulwark's own
+// cheapest path, or the bare OpenTelemetry call that an event makes. Each
+// Benchmark has the reference first and bulwark's rows after it.
+
+// failTwice fails twice, then succeeds, and again: the call of the retry
+// rows. Each row gets its own.
+type failTwice struct{ n int }
+
+func (f *failTwice) call(context.Context) error {
+	f.n++
+	if f.n%3 != 0 {
+		return errDep
+	}
+	return nil
+}
+
+// BenchmarkTargetRetryTwoFailures: a retry that fails twice, then succeeds,
+// with no wait, against the three bare calls it makes (target: ≤ 3×), on
+// its own and as the stage of a pipeline.
+func BenchmarkTargetRetryTwoFailures(b *testing.B) {
+	b.Run("three-direct-calls", func(b *testing.B) {
+		f := &failTwice{}
+		call := f.call
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = call(ctx)
+			_ = call(ctx)
+			if call(ctx) != nil {
+				b.Fatal("the third call failed")
+			}
+		}
+	})
+	b.Run("bulwark", func(b *testing.B) {
+		bench(b, retry.New(retry.WithDelay(0)).Execute, (&failTwice{}).call, false)
+	})
+	b.Run("bulwark-pipeline", func(b *testing.B) {
+		bench(b, bulwark.New(retry.New(retry.WithDelay(0))).Execute, (&failTwice{}).call, false)
+	})
+}
+
+// BenchmarkTargetRetrySuccess: a retry whose first attempt succeeds against
+// a closed breaker's success path (target: ≤ 1.2×).
+func BenchmarkTargetRetrySuccess(b *testing.B) {
+	b.Run("breaker-closed", func(b *testing.B) { bench(b, breaker.New().Execute, nop, false) })
+	b.Run("bulwark", func(b *testing.B) { bench(b, retry.New(retry.WithDelay(0)).Execute, nop, false) })
+}
+
+// BenchmarkTargetPipelineLayers: the cost of a pipeline of n pass-through
+// stages against a direct call (target: per layer ≤ 1.5× a direct call,
+// growing linearly), serial and from every processor at once (target:
+// parallel ≤ 0.6× serial on 2 processors).
+func BenchmarkTargetPipelineLayers(b *testing.B) {
+	b.Run("direct", func(b *testing.B) { bench(b, direct, nop, false) })
+	for _, n := range []int{1, 5, 10, 20} {
+		b.Run("bulwark-layers="+strconv.Itoa(n), func(b *testing.B) { bench(b, bulwarkPipeline(n), nop, false) })
+	}
+	for _, n := range []int{1, 5, 10} {
+		b.Run("bulwark-layers="+strconv.Itoa(n)+"-parallel", func(b *testing.B) {
+			benchParallel(b, bulwarkPipeline(n), nop, false)
+		})
+	}
+}
+
+// BenchmarkTargetSingleStage: a pipeline of one built-in stage against the
+// stage's own Execute (target: ≤ Execute + one direct call).
+func BenchmarkTargetSingleStage(b *testing.B) {
+	f := fallback.New(recovered)
+	b.Run("execute", func(b *testing.B) { bench(b, f.Execute, nop, false) })
+	b.Run("bulwark-pipeline", func(b *testing.B) { bench(b, bulwark.New(f).Execute, nop, false) })
+}
+
+// eventAttrs are the attributes bulwark sends with a fallback's event in
+// an unnamed pipeline, for the bare rows.
+var eventAttrs = []attribute.KeyValue{
+	attribute.String("bulwark.policy", "fallback"),
+	attribute.String("bulwark.event", "fallback"),
+}
+
+// BenchmarkTargetTelemetry: a fallback's event with the OpenTelemetry SDK
+// installed, against the bare SDK call that records the same thing
+// (target: ≤ 1.3× each). The metric rows count fallbacks in an SDK
+// counter; the span rows add the event to a recording span (the span's own
+// start and end are in every row, and in the span-only row).
+func BenchmarkTargetTelemetry(b *testing.B) {
+	ctx := context.Background()
+	b.Run("metric-bare-add", func(b *testing.B) {
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		c, _ := mp.Meter("bench").Int64Counter("bulwark.events")
+		opts := []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(eventAttrs...))}
+		b.ReportAllocs()
+		for b.Loop() {
+			c.Add(ctx, 1, opts...)
+		}
+	})
+	b.Run("metric-bulwark", func(b *testing.B) {
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		f := fallback.New(recovered, fallback.WithMeterProvider(mp))
+		bench(b, f.Execute, failing, false)
+	})
+	b.Run("metric-fallback-without-sdk", func(b *testing.B) { bench(b, fallback.New(recovered).Execute, failing, false) })
+
+	tp := sdktrace.NewTracerProvider() // records spans, keeps none
+	tracer := tp.Tracer("bench")
+	b.Run("span-only", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, span := tracer.Start(ctx, "call")
+			span.End()
+		}
+	})
+	b.Run("span-bare-addevent", func(b *testing.B) {
+		attrs := append(append([]attribute.KeyValue(nil), eventAttrs...), attribute.String("bulwark.error", errDep.Error()))
+		b.ReportAllocs()
+		for b.Loop() {
+			_, span := tracer.Start(ctx, "call")
+			span.AddEvent("bulwark.fallback", trace.WithAttributes(attrs...))
+			span.End()
+		}
+	})
+	b.Run("span-bulwark", func(b *testing.B) {
+		f := fallback.New(recovered)
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx, span := tracer.Start(ctx, "call")
+			if f.Execute(ctx, failing) != nil {
+				b.Fatal("the fallback did not recover")
+			}
+			span.End()
+		}
+	})
+}
+
+// TestTelemetryRowsRecordWhatTheyClaim checks that the bulwark rows of
+// BenchmarkTargetTelemetry record the event they are judged on: a span
+// event named and attributed as the bare row's.
+func TestTelemetryRowsRecordWhatTheyClaim(t *testing.T) {
+	var got []sdktrace.Event
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(endProcessor(func(s sdktrace.ReadOnlySpan) { got = s.Events() })))
+	ctx, span := tp.Tracer("t").Start(context.Background(), "call")
+	assert.NoError(t, fallback.New(recovered).Execute(ctx, failing))
+	span.End()
+	if assert.Len(t, got, 1) {
+		assert.Equal(t, "bulwark.fallback", got[0].Name)
+		want := append(append([]attribute.KeyValue(nil), eventAttrs...), attribute.String("bulwark.error", errDep.Error()))
+		assert.ElementsMatch(t, want, got[0].Attributes)
+	}
+}
+
+type endProcessor func(sdktrace.ReadOnlySpan)
+
+func (endProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (p endProcessor) OnEnd(s sdktrace.ReadOnlySpan)                 { p(s) }
+func (endProcessor) Shutdown(context.Context) error                  { return nil }
+func (endProcessor) ForceFlush(context.Context) error                { return nil }
