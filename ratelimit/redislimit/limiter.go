@@ -412,7 +412,7 @@ func (l *Limiter) Status() bulwark.Status {
 		s.State = "degraded"
 	}
 	if l.lease > 0 {
-		s.Tokens = float64(max(l.leases.plain.tokens.Load(), 0))
+		s.Tokens = float64(max(l.leases.get("", true).tokens.Load(), 0))
 	}
 	return s
 }

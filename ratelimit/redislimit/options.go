@@ -58,9 +58,10 @@ const (
 	DefaultPrefix = "bulwark:ratelimit:"
 	// DefaultTimeout bounds one decision's Redis round trip.
 	DefaultTimeout = 50 * time.Millisecond
-	// leaseLifetime is how long leased tokens may be spent.
-	leaseLifetime = time.Second
 )
+
+// leaseLifetime is how long leased tokens may be spent; tests shorten it.
+var leaseLifetime = time.Second
 
 func panicf(option, format string, args ...any) {
 	panic(fmt.Sprintf("bulwark/redislimit: "+option+": "+format, args...))
