@@ -84,6 +84,14 @@
 // 2000/s: admitted within the bound, and 0.007 Redis commands per
 // decision, the script's own TIME, GET and SET counted).
 //
+// # Where peers differ
+//
+// go-redis/redis_rate v10 runs the same algorithm in a script of the same
+// shape (and is as fast: see benchmarks/redis_test.go); it leaves a failed
+// or slow Redis to the caller, uses the key as given, and has no leases.
+// Like every bulwark limiter this one rejects at once instead of waiting
+// (redis_rate neither waits), with the hint for bulwark.RetryAfter.
+//
 // # Events and metrics
 //
 // Each rejection is reported as bulwark.EventRejected with the hint in
