@@ -43,7 +43,7 @@
 // pool and hooks; the user's client is not changed) with context
 // deadlines applied to reads and writes, so even a hung server (SIGSTOP:
 // it accepts connections and answers nothing) costs a decision at most
-// the bound (measured: 101ms for a 100ms timeout, 31ms for a 30ms caller
+// the bound (measured: 301ms for a 300ms timeout, 31ms for a 30ms caller
 // deadline, with the client's own timeouts at 10s). A cluster or ring
 // client has no such view: its reads stop at the deadline only if it was
 // built with ContextTimeoutEnabled, and at its ReadTimeout (go-redis's
