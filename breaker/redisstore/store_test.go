@@ -26,17 +26,24 @@ func nop(context.Context) error  { return nil }
 // slack is what a loaded machine may add to a bound measured on real time.
 const slack = 400 * time.Millisecond
 
+// steady is a timeout no round trip of a loaded machine reaches, for the
+// tests of what the fleet shares: a timeout there leaves a breaker to
+// decide alone.
+const steady = 5 * time.Second
+
 const interval = 200 * time.Millisecond
 
 // fleet builds n instances, each with its own client, store and breaker
 // named "inventory".
-func fleet(t *testing.T, s *redistest.Server, n int, opts ...breaker.Option) ([]*breaker.Breaker, []*redisstore.Store, *otest.Events) {
+// Their stores' round trips time out after timeout.
+func fleet(t *testing.T, s *redistest.Server, n int, timeout time.Duration, opts ...breaker.Option) ([]*breaker.Breaker, []*redisstore.Store, *otest.Events) {
 	t.Helper()
 	var ev otest.Events
 	var brs []*breaker.Breaker
 	var sts []*redisstore.Store
 	for range n {
-		st := redisstore.New(s.Client(t), redisstore.WithSyncInterval(interval), redisstore.WithObserver(ev.Observe))
+		st := redisstore.New(s.Client(t), redisstore.WithSyncInterval(interval), redisstore.WithObserver(ev.Observe),
+			redisstore.WithTimeout(timeout))
 		t.Cleanup(func() { _ = st.Close() })
 		sts = append(sts, st)
 		brs = append(brs, breaker.New(append([]breaker.Option{breaker.WithName("inventory"), breaker.WithStore(st)}, opts...)...))
@@ -70,7 +77,7 @@ func TestZeroStoreSharesNothing(t *testing.T) {
 // failures of one open all three within one sync interval.
 func TestFailuresThroughOneOpenAll(t *testing.T) {
 	s := redistest.Start(t)
-	brs, _, _ := fleet(t, s, 3, breaker.WithOpenDuration(time.Minute))
+	brs, _, _ := fleet(t, s, 3, steady, breaker.WithOpenDuration(time.Minute))
 	ctx := context.Background()
 	for _, b := range brs {
 		require.NoError(t, b.Execute(ctx, nop))
@@ -106,7 +113,7 @@ func TestFailuresThroughOneOpenAll(t *testing.T) {
 // all three.
 func TestFleetSendsTheConfiguredProbes(t *testing.T) {
 	s := redistest.Start(t)
-	brs, _, _ := fleet(t, s, 3, breaker.WithOpenDuration(500*time.Millisecond))
+	brs, _, _ := fleet(t, s, 3, steady, breaker.WithOpenDuration(500*time.Millisecond))
 	ctx := context.Background()
 	for _, b := range brs {
 		require.NoError(t, b.Execute(ctx, nop))
@@ -149,7 +156,7 @@ func TestFleetSendsTheConfiguredProbes(t *testing.T) {
 // keeps deciding on its own, and the stores report it.
 func TestRedisStoppedBreakersDecideAlone(t *testing.T) {
 	s := redistest.Start(t)
-	brs, sts, ev := fleet(t, s, 3, breaker.WithOpenDuration(time.Minute))
+	brs, sts, ev := fleet(t, s, 3, 100*time.Millisecond, breaker.WithOpenDuration(time.Minute))
 	ctx := context.Background()
 	s.Pause()
 	defer s.Resume()
@@ -186,7 +193,7 @@ func TestRedisStoppedBreakersDecideAlone(t *testing.T) {
 
 func TestClosedPathWithRedisStoreAllocatesNothingAndAsksNothing(t *testing.T) {
 	s := redistest.Start(t)
-	brs, _, _ := fleet(t, s, 1)
+	brs, _, _ := fleet(t, s, 1, steady)
 	ctx := context.Background()
 	require.NoError(t, brs[0].Execute(ctx, nop))
 	time.Sleep(2 * interval) // the first sync happened

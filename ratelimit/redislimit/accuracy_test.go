@@ -72,10 +72,12 @@ func load(t *testing.T, s *redistest.Server, d time.Duration, maxCalls int, limi
 }
 
 // TestAccuracy: 4 clients × 8 goroutines on one key for 5s admit
-// limit × T + burst within 2%.
+// limit × T + burst within 2%. The burst is half a second of the limit, so
+// that a goroutine the loaded machine stalls for less than that loses no
+// token: the test measures the bucket, not the scheduler.
 func TestAccuracy(t *testing.T) {
 	s := redistest.Start(t)
-	const limit, burst = 2000, 100
+	const limit, burst = 1000, 500
 	admitted, calls, elapsed := load(t, s, 5*time.Second, 1<<20, limit, burst)
 	want := limit*elapsed.Seconds() + burst
 	t.Logf("accuracy: admitted %d of %d calls in %v; limit × T + burst = %.0f; error %+.2f%%",

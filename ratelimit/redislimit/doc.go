@@ -21,7 +21,7 @@
 // clock (TIME), so the instances' clocks never matter. Over any interval
 // of length t the fleet admits at most limit × t + burst calls (measured:
 // 4 clients × 8 goroutines on one key for 5s admitted limit × T + burst
-// within 0.25%). A bucket's key expires when the bucket is full again, so
+// within 0.4%). A bucket's key expires when the bucket is full again, so
 // Redis holds only the keys used within a burst's refill time. The script
 // counts microseconds, so a finite limit is at most 1e6 a second.
 //
@@ -81,7 +81,7 @@
 // bucket, the fleet admits at most limit × t + burst + instances ×
 // min(n, burst) calls over any interval of length t: that is the price of
 // dividing Redis traffic by up to n (measured, 4 instances, lease 100 at
-// 2000/s: admitted within the bound, and 0.007 Redis commands per
+// 2000/s: admitted within the bound, and under 0.01 Redis commands per
 // decision, the script's own TIME, GET and SET counted).
 //
 // # Where peers differ

@@ -15,7 +15,7 @@ import (
 
 func TestLeaseServesDecisionsLocally(t *testing.T) {
 	s := redistest.Start(t)
-	l := redislimit.New(s.Client(t), hourly, 100, redislimit.WithLease(10))
+	l := redislimit.New(s.Client(t), hourly, 100, redislimit.WithLease(10), steady)
 	ctx := context.Background()
 	s.ResetStats(t)
 	for range 10 {
@@ -33,7 +33,7 @@ func TestLeaseServesDecisionsLocally(t *testing.T) {
 
 func TestLeaseIsCappedAtTheBurstAndRefusalsAreLocal(t *testing.T) {
 	s := redistest.Start(t)
-	l := redislimit.New(s.Client(t), hourly, 5, redislimit.WithLease(50))
+	l := redislimit.New(s.Client(t), hourly, 5, redislimit.WithLease(50), steady)
 	ctx := context.Background()
 	s.ResetStats(t)
 	for range 5 {
@@ -52,7 +52,7 @@ func TestLeaseIsCappedAtTheBurstAndRefusalsAreLocal(t *testing.T) {
 func TestUnspentLeaseExpires(t *testing.T) {
 	defer redislimit.SetLeaseLifetime(20 * time.Millisecond)()
 	s := redistest.Start(t)
-	l := redislimit.New(s.Client(t), hourly, 10, redislimit.WithLease(10))
+	l := redislimit.New(s.Client(t), hourly, 10, redislimit.WithLease(10), steady)
 	ctx := context.Background()
 	require.NoError(t, l.Execute(ctx, nop))
 	time.Sleep(30 * time.Millisecond) // past the lease's lifetime
@@ -62,7 +62,7 @@ func TestUnspentLeaseExpires(t *testing.T) {
 
 func TestLeasedDecisionAllocatesNothing(t *testing.T) {
 	s := redistest.Start(t)
-	l := redislimit.New(s.Client(t), 1e6, 1e6, redislimit.WithLease(100000))
+	l := redislimit.New(s.Client(t), 1e6, 1e6, redislimit.WithLease(100000), steady)
 	ctx := context.Background()
 	require.NoError(t, l.Execute(ctx, nop))
 	assert.Zero(t, testing.AllocsPerRun(1000, func() {

@@ -24,6 +24,11 @@ import (
 // burst and nothing comes back.
 var hourly = rate.Every(time.Hour)
 
+// steady is a timeout no round trip of a loaded machine reaches, for the
+// tests of what Redis decides: a timeout there would hand the decision to
+// the fail mode.
+var steady = redislimit.WithTimeout(5 * time.Second)
+
 func TestBadInputPanicsWithAClearMessage(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer c.Close()
@@ -66,8 +71,8 @@ func TestZeroValue(t *testing.T) {
 
 func TestTwoInstancesShareOneBucket(t *testing.T) {
 	s := redistest.Start(t)
-	a := redislimit.New(s.Client(t), hourly, 5)
-	b := redislimit.New(s.Client(t), hourly, 5)
+	a := redislimit.New(s.Client(t), hourly, 5, steady)
+	b := redislimit.New(s.Client(t), hourly, 5, steady)
 	ctx := context.Background()
 	admitted := 0
 	for i := range 10 {
@@ -91,7 +96,7 @@ func TestTwoInstancesShareOneBucket(t *testing.T) {
 
 func TestAllowNResult(t *testing.T) {
 	s := redistest.Start(t)
-	l := redislimit.New(s.Client(t), 10, 20)
+	l := redislimit.New(s.Client(t), 10, 20, steady)
 	ctx := context.Background()
 
 	r, err := l.AllowN(ctx, "u1", 0)
@@ -140,7 +145,7 @@ func TestKeysAreEscapedTaggedAndExpire(t *testing.T) {
 	s := redistest.Start(t)
 	c := s.Client(t)
 	type k struct{}
-	l := redislimit.New(c, 100, 10, redislimit.WithPrefix("app:"),
+	l := redislimit.New(c, 100, 10, steady, redislimit.WithPrefix("app:"),
 		redislimit.WithKey(func(ctx context.Context) string { return ctx.Value(k{}).(string) }))
 	ctx := context.Background()
 	long := strings.Repeat("x", 300)
@@ -165,7 +170,7 @@ func TestKeysAreEscapedTaggedAndExpire(t *testing.T) {
 func TestScriptReloadedAfterFlush(t *testing.T) {
 	s := redistest.Start(t)
 	c := s.Client(t)
-	l := redislimit.New(c, hourly, 3)
+	l := redislimit.New(c, hourly, 3, steady)
 	ctx := context.Background()
 	require.NoError(t, l.Execute(ctx, nop))
 	require.NoError(t, c.ScriptFlush(ctx).Err())
@@ -179,7 +184,7 @@ func TestRejectionEventsAndMetrics(t *testing.T) {
 	s := redistest.Start(t)
 	m := otest.NewMeter()
 	var ev otest.Events
-	l := redislimit.New(s.Client(t), hourly, 1, redislimit.WithName("api"),
+	l := redislimit.New(s.Client(t), hourly, 1, steady, redislimit.WithName("api"),
 		redislimit.WithMeterProvider(m), redislimit.WithObserver(ev.Observe))
 	ctx := context.Background()
 	require.NoError(t, l.Execute(ctx, nop))
