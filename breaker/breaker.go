@@ -167,6 +167,9 @@ type Breaker struct {
 	reporter core.Reporter
 	open     atomic.Pointer[openPeriod] // the current or last open period
 	series   atomic.Pointer[series]     // built at the first collection
+	// sharedSeq is the store's number of the shared opening the current
+	// open or half-open period belongs to, 0 if none is known.
+	sharedSeq atomic.Uint64
 
 	mu        sync.Mutex
 	win       ratioWindow
@@ -212,6 +215,9 @@ func (b *Breaker) setup(c config) {
 	b.fast = b.win == nil
 	b.observe()
 	b.word.Store(readyBit | uint64(Closed))
+	if c.store != nil {
+		b.join()
+	}
 }
 
 // ready configures a zero Breaker with New's defaults on its first use.
@@ -351,7 +357,16 @@ func (b *Breaker) admit(ctx context.Context, next bulwark.Next, w uint64) (uint6
 				return 0, b.reject(ctx, next, errProbesBusy, 0)
 			}
 			b.admitted++
+			seq := b.sharedSeq.Load()
 			b.mu.Unlock()
+			if seq != 0 && !b.fleetProbe(ctx, seq) {
+				b.mu.Lock()
+				if b.word.Load() == w {
+					b.admitted--
+				}
+				b.mu.Unlock()
+				return 0, b.reject(ctx, next, errProbesBusy, 0)
+			}
 			return w, nil
 		case Open:
 			// setLocked publishes the period before its word.
@@ -530,6 +545,7 @@ func (b *Breaker) armLocked(d time.Duration) {
 type change struct {
 	from, to State
 	reason   string
+	openFor  time.Duration // to Open: the open period
 }
 
 func (c change) changed() bool { return c.reason != "" }
@@ -538,7 +554,22 @@ func (c change) changed() bool { return c.reason != "" }
 // needs: a timer for the end of an open period, nothing for half-open
 // (its first probe may come at any time). It requires b.mu held.
 func (b *Breaker) setLocked(to State, reason string) change {
+	return b.setForLocked(to, reason, 0)
+}
+
+// setOpenLocked opens the breaker for d, the time left in the fleet's open
+// period. It requires b.mu held.
+func (b *Breaker) setOpenLocked(d time.Duration, reason string) change {
+	return b.setForLocked(Open, reason, d)
+}
+
+// setForLocked is setLocked with the open period given (d > 0) or
+// computed (d = 0). It requires b.mu held.
+func (b *Breaker) setForLocked(to State, reason string, open time.Duration) change {
 	w := b.word.Load()
+	if to != HalfOpen { // a half-open period probes the opening before it
+		b.sharedSeq.Store(0)
+	}
 	gen := w>>genShift + 1
 	if b.timer != nil {
 		b.timer.Stop()
@@ -553,7 +584,10 @@ func (b *Breaker) setLocked(to State, reason string) change {
 	var d time.Duration
 	switch to {
 	case Open:
-		d = b.openDurationLocked()
+		d = open
+		if d <= 0 {
+			d = b.openDurationLocked()
+		}
 		b.reopens++
 		// Stored before the word, so that a call that sees this open
 		// period sees its deadline.
@@ -567,7 +601,7 @@ func (b *Breaker) setLocked(to State, reason string) change {
 	if to == Open {
 		b.armLocked(d)
 	}
-	return change{from: stateOf(w), to: to, reason: reason}
+	return change{from: stateOf(w), to: to, reason: reason, openFor: d}
 }
 
 // openDurationLocked is the duration of the next open period, saturated at
@@ -637,7 +671,11 @@ func (b *Breaker) expireLocked() change {
 }
 
 func (b *Breaker) emit(ctx context.Context, next bulwark.Next, ch change) {
-	if !ch.changed() || !b.reporter.Listening(ctx, next) {
+	if !ch.changed() {
+		return
+	}
+	b.publish(ch)
+	if !b.reporter.Listening(ctx, next) {
 		return
 	}
 	b.reporter.Report(ctx, next, bulwark.Event{

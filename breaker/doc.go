@@ -117,6 +117,27 @@
 // pending while it is open or a two-step probe waits, holds it no longer
 // than that. A breaker needs no Close.
 //
+// # Shared state
+//
+// [WithStore] shares a named breaker's state with the breakers of the
+// same name in other instances through a [Store] (breaker/redisstore
+// keeps it in Redis). When one opens on its own outcomes, it publishes the
+// opening and the others open for the time it has left, within the
+// store's sync interval, with [ReasonShared]; a close by successful probes
+// is shared the same way. Half-open probes are counted by the fleet: a
+// probe of a shared opening is admitted only if the store grants it one
+// of the fleet's k probes, so the fleet sends at most k probes per shared
+// opening and half-open wait, plus those of instances that decide alone:
+// an instance that opened before the shared state reached it, or whose
+// store cannot answer, admits up to k of its own. Isolate, Disable and
+// Reset act on one instance and are not shared; an isolated or disabled
+// breaker ignores the fleet. No lock is held across the protected call
+// (gobreaker v2's distributed breaker holds a Redis lock for the whole
+// call), and the closed path never calls the store: it stays lock-free,
+// allocation-free and without a round trip, and transitions are published
+// asynchronously. While the store cannot reach its backend, each breaker
+// decides alone, and the store reports that it does.
+//
 // # Events
 //
 // Every transition is reported as bulwark.EventStateChange with From, To

@@ -40,6 +40,7 @@ type config struct {
 	halfOpenWait time.Duration
 
 	rules outcome.Rules
+	store Store
 
 	tel   policyopt.Telemetry
 	clock clock.Clock
@@ -263,6 +264,25 @@ func WithObserver(o bulwark.Observer) Option {
 	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
 }
 
+// WithStore shares the breaker's state with the breakers of the same name
+// (WithName, which a shared breaker needs) in other instances, through
+// store (breaker/redisstore keeps it in Redis): when one opens, the others
+// open for the time it has left, within the store's sync interval, and
+// the fleet's half-open probes are counted together, so that the fleet,
+// not each instance, sends the configured number. Transitions caused by
+// outcomes are shared (an opening, and a close by successful probes);
+// Isolate, Disable and Reset act on this instance alone, and an isolated
+// or disabled breaker ignores the fleet. The closed path never calls the
+// store: transitions are published asynchronously, and no lock is held
+// across the protected call. While the store cannot reach its backend the
+// breaker decides alone. Default: none. It panics if store is nil.
+func WithStore(store Store) Option {
+	if store == nil {
+		panicf("WithStore", "store must not be nil")
+	}
+	return optionFunc(func(c *config) { c.store = store })
+}
+
 // withClock replaces the clock, for tests that step time by hand.
 func withClock(c clock.Clock) Option {
 	return optionFunc(func(cfg *config) { cfg.clock = c })
@@ -323,6 +343,9 @@ func newConfig(opts []Option) config {
 	}
 	if c.halfOpenWait == 0 {
 		c.halfOpenWait = c.openDuration
+	}
+	if c.store != nil && c.tel.Name == "" {
+		panicf("WithStore", "a shared breaker needs a name (WithName) to share its state under, got none")
 	}
 	return c
 }

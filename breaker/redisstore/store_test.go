@@ -1,0 +1,214 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/breaker/redisstore"
+	"github.com/bulwark-go/bulwark/internal/otest"
+	"github.com/bulwark-go/bulwark/internal/redistest"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var errDep = errors.New("dependency failed")
+
+func fail(context.Context) error { return errDep }
+func nop(context.Context) error  { return nil }
+
+// slack is what a loaded machine may add to a bound measured on real time.
+const slack = 400 * time.Millisecond
+
+// steady is a timeout no round trip of a loaded machine reaches, for the
+// tests of what the fleet shares: a timeout there leaves a breaker to
+// decide alone.
+const steady = 5 * time.Second
+
+const interval = 200 * time.Millisecond
+
+// fleet builds n instances, each with its own client, store and breaker
+// named "inventory".
+// Their stores' round trips time out after timeout.
+func fleet(t *testing.T, s *redistest.Server, n int, timeout time.Duration, opts ...breaker.Option) ([]*breaker.Breaker, []*redisstore.Store, *otest.Events) {
+	t.Helper()
+	var ev otest.Events
+	var brs []*breaker.Breaker
+	var sts []*redisstore.Store
+	for range n {
+		st := redisstore.New(s.Client(t), redisstore.WithSyncInterval(interval), redisstore.WithObserver(ev.Observe),
+			redisstore.WithTimeout(timeout))
+		t.Cleanup(func() { _ = st.Close() })
+		sts = append(sts, st)
+		brs = append(brs, breaker.New(append([]breaker.Option{breaker.WithName("inventory"), breaker.WithStore(st)}, opts...)...))
+	}
+	return brs, sts, &ev
+}
+
+func TestBadInput(t *testing.T) {
+	var nilClient *redis.Client
+	assert.PanicsWithValue(t, "bulwark/redisstore: New: client must not be nil", func() { redisstore.New(nil) })
+	assert.PanicsWithValue(t, "bulwark/redisstore: New: client must not be nil", func() { redisstore.New(nilClient) })
+	assert.PanicsWithValue(t, "bulwark/redisstore: WithPrefix: prefix must not be empty", func() { redisstore.WithPrefix("") })
+	assert.PanicsWithValue(t, "bulwark/redisstore: WithSyncInterval: interval must be > 0, got 0s", func() { redisstore.WithSyncInterval(0) })
+	assert.PanicsWithValue(t, "bulwark/redisstore: WithTimeout: timeout must be > 0, got -1s", func() { redisstore.WithTimeout(-time.Second) })
+}
+
+func TestZeroStoreSharesNothing(t *testing.T) {
+	var st redisstore.Store
+	b := breaker.New(breaker.WithName("x"), breaker.WithStore(&st))
+	for range 5 {
+		_ = b.Execute(context.Background(), fail)
+	}
+	assert.Equal(t, breaker.Open, b.State())
+	_, err := st.AcquireProbe(context.Background(), "x", 1, 1, time.Second)
+	assert.Error(t, err)
+	assert.Equal(t, bulwark.Status{Kind: "redisstore", State: "ok"}, st.Status())
+	assert.NoError(t, st.Close())
+}
+
+// TestFailuresThroughOneOpenAll: three breakers on three clients; the
+// failures of one open all three within one sync interval.
+func TestFailuresThroughOneOpenAll(t *testing.T) {
+	s := redistest.Start(t)
+	brs, _, _ := fleet(t, s, 3, steady, breaker.WithOpenDuration(time.Minute))
+	ctx := context.Background()
+	for _, b := range brs {
+		require.NoError(t, b.Execute(ctx, nop))
+	}
+	// Past the stores' first syncs, which Watch starts at once: from here
+	// the others learn of the opening at their next periodic sync.
+	time.Sleep(interval)
+	for range 5 {
+		_ = brs[0].Execute(ctx, fail)
+	}
+	opened := time.Now()
+	require.Equal(t, breaker.Open, brs[0].State())
+	var lag [3]time.Duration
+	for i, b := range brs[1:] {
+		require.Eventually(t, func() bool { return b.State() == breaker.Open }, 5*time.Second, time.Millisecond)
+		lag[i+1] = time.Since(opened)
+	}
+	t.Logf("shared opening reached the others after %v and %v (sync interval %v)", lag[1], lag[2], interval)
+	for _, d := range lag[1:] {
+		assert.Less(t, d, interval+slack)
+	}
+	for _, b := range brs[1:] {
+		err := b.Execute(ctx, nop)
+		require.ErrorIs(t, err, breaker.ErrOpen, "the others reject too")
+		d, ok := bulwark.RetryAfter(err)
+		require.True(t, ok)
+		assert.InDelta(t, time.Minute.Seconds(), d.Seconds(), 2, "for the time the opening has left")
+	}
+}
+
+// TestFleetSendsTheConfiguredProbes: after a shared opening, the three
+// half-open breakers send one probe between them, and its success closes
+// all three.
+func TestFleetSendsTheConfiguredProbes(t *testing.T) {
+	s := redistest.Start(t)
+	brs, _, _ := fleet(t, s, 3, steady, breaker.WithOpenDuration(500*time.Millisecond))
+	ctx := context.Background()
+	for _, b := range brs {
+		require.NoError(t, b.Execute(ctx, nop))
+	}
+	for range 5 {
+		_ = brs[0].Execute(ctx, fail)
+	}
+	for _, b := range brs {
+		require.Eventually(t, func() bool { return b.State() == breaker.Open }, 5*time.Second, time.Millisecond)
+	}
+	// brs[0] learns its opening's number at the next sync, before its
+	// open period ends.
+	for _, b := range brs {
+		require.Eventually(t, func() bool { return b.State() == breaker.HalfOpen }, 5*time.Second, time.Millisecond)
+	}
+	release := make(chan struct{})
+	var admitted, rejected atomic.Int64
+	var wg sync.WaitGroup
+	for _, b := range brs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := b.Execute(ctx, func(context.Context) error { admitted.Add(1); <-release; return nil })
+			if errors.Is(err, breaker.ErrOpen) {
+				rejected.Add(1)
+			}
+		}()
+	}
+	require.Eventually(t, func() bool { return rejected.Load() == 2 }, 5*time.Second, time.Millisecond)
+	close(release)
+	wg.Wait()
+	assert.EqualValues(t, 1, admitted.Load(), "one probe for the fleet")
+	for _, b := range brs {
+		require.Eventually(t, func() bool { return b.State() == breaker.Closed }, 5*time.Second, time.Millisecond,
+			"the probe's success closes every instance")
+	}
+}
+
+// TestRedisStoppedBreakersDecideAlone: with Redis stopped, each breaker
+// keeps deciding on its own, and the stores report it.
+func TestRedisStoppedBreakersDecideAlone(t *testing.T) {
+	s := redistest.Start(t)
+	brs, sts, ev := fleet(t, s, 3, 100*time.Millisecond, breaker.WithOpenDuration(time.Minute))
+	ctx := context.Background()
+	s.Pause()
+	defer s.Resume()
+	start := time.Now()
+	for range 5 {
+		_ = brs[0].Execute(ctx, fail)
+	}
+	assert.Less(t, time.Since(start), slack, "no call waits for Redis")
+	assert.Equal(t, breaker.Open, brs[0].State(), "the breaker still opens on its own outcomes")
+	require.NoError(t, brs[1].Execute(ctx, nop), "the others keep admitting")
+	for _, st := range sts {
+		require.Eventually(t, st.Degraded, 5*time.Second, 5*time.Millisecond)
+		assert.Equal(t, "degraded", st.Status().State)
+	}
+	found := false
+	for _, e := range ev.List() {
+		if e.Type == redisstore.EventDegraded {
+			found = true
+			assert.Equal(t, "redisstore", e.Policy)
+			assert.Error(t, e.Err)
+		}
+	}
+	assert.True(t, found, "the stores report that the breakers decide alone")
+
+	s.Resume()
+	for _, st := range sts {
+		require.Eventually(t, func() bool { return !st.Degraded() }, 5*time.Second, 5*time.Millisecond)
+	}
+	for _, b := range brs[1:] {
+		require.Eventually(t, func() bool { return b.State() == breaker.Open }, 5*time.Second, time.Millisecond,
+			"the opening published while Redis hung is shared once it answers")
+	}
+}
+
+func TestClosedPathWithRedisStoreAllocatesNothingAndAsksNothing(t *testing.T) {
+	s := redistest.Start(t)
+	brs, _, _ := fleet(t, s, 1, steady)
+	ctx := context.Background()
+	require.NoError(t, brs[0].Execute(ctx, nop))
+	time.Sleep(2 * interval) // the first sync happened
+	s.ResetStats(t)
+	assert.Zero(t, testing.AllocsPerRun(10000, func() { _ = brs[0].Execute(ctx, nop) }))
+	st := s.CommandStats(t)
+	assert.Less(t, st["evalsha"], int64(10), "only the store's syncs reach Redis, never a call: %v", st)
+}
+
+func TestCloseStopsTheGoroutine(t *testing.T) {
+	s := redistest.Start(t)
+	st := redisstore.New(s.Client(t))
+	require.NoError(t, st.Close())
+	require.NoError(t, st.Close())
+	st.Publish("x", breaker.Transition{State: breaker.Open, OpenFor: time.Second})
+	_, err := st.AcquireProbe(context.Background(), "x", 1, 1, time.Second)
+	assert.Error(t, err, "a closed store leaves the decision to the breaker")
+}
