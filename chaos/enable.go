@@ -31,8 +31,9 @@ func enabledByContext(ctx context.Context) bool {
 	return enableUsed.Load() && ctx.Value(enableKey{}) != nil
 }
 
-// BaggageMember is the OpenTelemetry baggage member, key and value, that
-// EnableBaggage sets and BaggageEnabled looks for: bulwark.chaos=on.
+// BaggageKey and BaggageValue make the OpenTelemetry baggage member that
+// EnableBaggage sets and BaggageEnabled looks for: bulwark.chaos=on. Any
+// other value of the key switches nothing on.
 const (
 	BaggageKey   = "bulwark.chaos"
 	BaggageValue = "on"

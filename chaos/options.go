@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
@@ -45,15 +46,29 @@ func checkRate(option string, rate float64) float64 {
 // the call returns err itself, unwrapped, as the dependency's own failure
 // would come back. It may be given several times, with different errors.
 // Default: none. It panics if rate is not in [0, 1] (NaN included) or err
-// is nil.
+// is nil (a nil pointer of an error type included).
 func WithError(rate float64, err error) Option {
 	checkRate("WithError", rate)
-	if err == nil {
+	if isNil(err) {
 		panicf("WithError", "err must not be nil")
 	}
 	return optionFunc(func(c *config) {
 		c.aborts = append(c.aborts, abortFault{kind: kindError, rate: rate, err: err})
 	})
+}
+
+// isNil reports whether err is nil or a nil pointer in an error
+// interface, which would be returned as a failure whose Error method
+// panics.
+func isNil(err error) bool {
+	if err == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(err); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 // WithPanic makes a share rate of the calls panic with ErrPanic before

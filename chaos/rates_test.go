@@ -19,8 +19,8 @@ var errInjected = errors.New("injected failure")
 // the outside: whether the call was held (virtual time passed), whether
 // it ran, and how it ended.
 type observed struct {
-	delayed, ran, panicked, replaced bool
-	err                              error
+	delayed, ran, panicked bool
+	err                    error
 }
 
 func observe(c *chaos.Chaos, ctx context.Context) (o observed) {
@@ -41,7 +41,10 @@ func observe(c *chaos.Chaos, ctx context.Context) (o observed) {
 	return o
 }
 
-var errReplaced = errors.New("answer lost")
+var (
+	errReplaced = errors.New("answer lost")
+	errOther    = errors.New("another injected failure")
+)
 
 // Over 100,000 calls with a seed, each fault's observed rate is within one
 // point of its configured rate. The rates are measured from the outside
@@ -55,12 +58,13 @@ func TestObservedRatesMatchConfiguredRates(t *testing.T) {
 			chaos.WithSeed(7),
 			chaos.WithLatency(0.2, time.Millisecond, 0),
 			chaos.WithLatency(0.05, 3*time.Millisecond, time.Millisecond),
-			chaos.WithError(0.3, errInjected),
+			chaos.WithError(0.2, errInjected),
+			chaos.WithError(0.1, errOther),
 			chaos.WithPanic(0.05),
 			chaos.WithOutcome(0.1, func(context.Context, error) error { return errReplaced }),
 		)
 		c.SetEnabled(true)
-		var delayed, failed, panicked, replaced, ran int
+		var delayed, failed, other, panicked, replaced, ran int
 		for range calls {
 			o := observe(c, context.Background())
 			if o.delayed {
@@ -73,6 +77,9 @@ func TestObservedRatesMatchConfiguredRates(t *testing.T) {
 			case errors.Is(o.err, errInjected):
 				failed++
 				require.False(t, o.ran, "an error is injected instead of running the call")
+			case errors.Is(o.err, errOther):
+				other++
+				require.False(t, o.ran)
 			case errors.Is(o.err, errReplaced):
 				replaced++
 				require.True(t, o.ran, "an outcome is replaced after the call ran")
@@ -90,7 +97,8 @@ func TestObservedRatesMatchConfiguredRates(t *testing.T) {
 			got, want float64
 		}{
 			{"latency", rate(delayed), 0.25},
-			{"error", rate(failed), 0.3},
+			{"error", rate(failed), 0.2},
+			{"other error", rate(other), 0.1},
 			{"panic", rate(panicked), 0.05},
 			{"outcome", rate(replaced), 0.1},
 			{"untouched", rate(ran - replaced), 0.55},
@@ -99,7 +107,7 @@ func TestObservedRatesMatchConfiguredRates(t *testing.T) {
 			assert.InDelta(t, r.want, r.got, 0.01, r.name)
 		}
 		assert.Equal(t, chaos.Snapshot{
-			Enabled: true, Errors: int64(failed), Latencies: int64(delayed),
+			Enabled: true, Errors: int64(failed + other), Latencies: int64(delayed),
 			Panics: int64(panicked), Outcomes: int64(replaced),
 		}, c.Snapshot())
 	})
