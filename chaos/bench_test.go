@@ -47,6 +47,29 @@ func BenchmarkDisabled(b *testing.B) {
 	}
 }
 
+func BenchmarkDisabledParallel(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		p    bulwark.Policy
+	}{
+		{"fallback", fallback.New(func(context.Context, error) error { return nil })},
+		{"chaos", faulty()},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					if c.p.Execute(ctx, testutil.Nop) != nil {
+						b.Error("unexpected error")
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
 type ctxKey int
 
 // BenchmarkDisabledAfterEnable measures a disabled Chaos once Enable has
@@ -78,5 +101,31 @@ func BenchmarkDisabledAfterEnable(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkInjecting: enabled, with every call given an error, seeded
+// (a mutex around the draws) or not. It calls Enable, so it follows the
+// benchmarks of the disabled path in the file.
+func BenchmarkInjecting(b *testing.B) {
+	ctx := chaos.Enable(context.Background())
+	for name, c := range map[string]*chaos.Chaos{
+		"unseeded": chaos.New(chaos.WithError(1, errInjected)),
+		"seeded":   chaos.New(chaos.WithError(1, errInjected), chaos.WithSeed(1)),
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = c.Execute(ctx, testutil.Nop)
+			}
+		})
+		b.Run(name+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					_ = c.Execute(ctx, testutil.Nop)
+				}
+			})
+		})
 	}
 }

@@ -2,6 +2,8 @@ package coalesce_test
 
 import (
 	"context"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/bulwark-go/bulwark/coalesce"
@@ -45,4 +47,18 @@ func BenchmarkWaiters(b *testing.B) {
 		r.run()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(waiters+1)), "ns/caller")
+}
+
+// BenchmarkLeaderParallel: calls of distinct keys from every processor,
+// none shared: the cost of the one lock all keys go through.
+func BenchmarkLeaderParallel(b *testing.B) {
+	c := coalesce.New(byKey)
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := withKey(context.Background(), "k"+strconv.FormatInt(n.Add(1), 10))
+		for pb.Next() {
+			_ = c.Execute(ctx, testutil.Nop)
+		}
+	})
 }
