@@ -20,8 +20,10 @@ type user struct {
 }
 
 // coalescer is one way of sharing the loads of one key among concurrent
-// callers, each of which receives the value.
-type coalescer func(ctx context.Context, load func(context.Context) (user, error)) (user, error)
+// callers, each of which receives the value. It is built once around the
+// load, as a service builds it once around its loader, so that no harness
+// makes a closure per call that another does not.
+type coalescer func(ctx context.Context) (user, error)
 
 type coalesceKey struct{}
 
@@ -31,28 +33,26 @@ func coalesceKeyOf(ctx context.Context) string {
 }
 
 // bulwarkCoalesceGet shares the value through coalesce.Get.
-func bulwarkCoalesceGet() coalescer {
+func bulwarkCoalesceGet(load func(context.Context) (user, error)) coalescer {
 	c := coalesce.New(coalesceKeyOf)
-	return func(ctx context.Context, load func(context.Context) (user, error)) (user, error) {
-		return coalesce.Get(ctx, c, load)
-	}
+	return func(ctx context.Context) (user, error) { return coalesce.Get(ctx, c, load) }
 }
 
 // bulwarkCoalesceExecute shares the load's effect: the leader's load
 // stores the value in the cache every caller then reads, the way a cache
 // stampede is usually guarded.
-func bulwarkCoalesceExecute() coalescer {
+func bulwarkCoalesceExecute(load func(context.Context) (user, error)) coalescer {
 	c := coalesce.New(coalesceKeyOf)
 	var cache atomic.Pointer[user]
-	return func(ctx context.Context, load func(context.Context) (user, error)) (user, error) {
-		err := c.Execute(ctx, func(ctx context.Context) error {
-			u, err := load(ctx)
-			if err == nil {
-				cache.Store(&u)
-			}
-			return err
-		})
-		if err != nil {
+	fill := func(ctx context.Context) error {
+		u, err := load(ctx)
+		if err == nil {
+			cache.Store(&u)
+		}
+		return err
+	}
+	return func(ctx context.Context) (user, error) {
+		if err := c.Execute(ctx, fill); err != nil {
 			return user{}, err
 		}
 		return *cache.Load(), nil
@@ -60,10 +60,11 @@ func bulwarkCoalesceExecute() coalescer {
 }
 
 // singleflightDo is golang.org/x/sync/singleflight: the value travels as
-// an any, boxed by the leader, asserted by every caller.
-func singleflightDo() coalescer {
+// an any, boxed by the leader, asserted by every caller. Its function
+// takes no context, so it is a closure around the caller's.
+func singleflightDo(load func(context.Context) (user, error)) coalescer {
 	var g singleflight.Group
-	return func(ctx context.Context, load func(context.Context) (user, error)) (user, error) {
+	return func(ctx context.Context) (user, error) {
 		v, err, _ := g.Do(coalesceKeyOf(ctx), func() (any, error) { return load(ctx) })
 		if err != nil {
 			return user{}, err
@@ -73,13 +74,11 @@ func singleflightDo() coalescer {
 }
 
 // directLoad shares nothing: the floor of the leader path.
-func directLoad() coalescer {
-	return func(ctx context.Context, load func(context.Context) (user, error)) (user, error) { return load(ctx) }
-}
+func directLoad(load func(context.Context) (user, error)) coalescer { return coalescer(load) }
 
 var coalescers = []struct {
 	name string
-	make func() coalescer
+	make func(load func(context.Context) (user, error)) coalescer
 }{
 	{"direct", directLoad},
 	{"bulwark-get", bulwarkCoalesceGet},
@@ -95,10 +94,10 @@ func BenchmarkCoalesceLeader(b *testing.B) {
 	ctx := context.WithValue(context.Background(), coalesceKey{}, "user:42")
 	for _, p := range coalescers {
 		b.Run(p.name, func(b *testing.B) {
-			do := p.make()
+			do := p.make(loadUser)
 			b.ReportAllocs()
 			for b.Loop() {
-				if u, err := do(ctx, loadUser); err != nil || u.ID != 42 {
+				if u, err := do(ctx); err != nil || u.ID != 42 {
 					b.Fatal(u, err)
 				}
 			}
@@ -124,15 +123,14 @@ func slowLoad(runs *atomic.Int64) func(context.Context) (user, error) {
 func BenchmarkCoalesceShared(b *testing.B) {
 	for _, p := range coalescers[1:] {
 		b.Run(p.name, func(b *testing.B) {
-			do := p.make()
 			var runs atomic.Int64
-			load := slowLoad(&runs)
+			do := p.make(slowLoad(&runs))
 			b.SetParallelism(16)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				ctx := context.WithValue(context.Background(), coalesceKey{}, "user:42")
 				for pb.Next() {
-					if u, err := do(ctx, load); err != nil || u.ID != 42 {
+					if u, err := do(ctx); err != nil || u.ID != 42 {
 						b.Error(u, err)
 						return
 					}
@@ -147,7 +145,6 @@ func BenchmarkCoalesceShared(b *testing.B) {
 // the load is held run it once, and all receive its value.
 func TestCoalesceHarnessesShare(t *testing.T) {
 	for _, p := range coalescers[1:] {
-		do := p.make()
 		ctx := context.WithValue(context.Background(), coalesceKey{}, "user:42")
 		var runs atomic.Int64
 		var arrived sync.WaitGroup
@@ -158,12 +155,13 @@ func TestCoalesceHarnessesShare(t *testing.T) {
 			<-release
 			return user{ID: 42, Name: "Ada"}, nil
 		}
+		do := p.make(load)
 		var wg sync.WaitGroup
 		got := make([]user, 100)
 		for i := range got {
 			wg.Go(func() {
 				arrived.Done()
-				got[i], _ = do(ctx, load)
+				got[i], _ = do(ctx)
 			})
 		}
 		arrived.Wait()

@@ -32,7 +32,8 @@ var ErrPanic = errors.New("bulwark/chaos: injected panic")
 // replaced outcomes (WithOutcome), each in a share of the calls. It is
 // enabled for every call by SetEnabled(true), for one call by a context
 // from Enable, or for the calls a WithEnabled predicate picks; disabled,
-// it runs the call and costs an atomic load and a context lookup.
+// it runs the call and costs two atomic loads (and, once Enable has been
+// used, a context lookup): see the package doc.
 //
 // Build a Chaos with New and put it in a pipeline where the fault should
 // appear to come from: innermost, it plays the dependency. Status and
