@@ -42,8 +42,9 @@
 // where the policy reports an event anyway; a rejection of a registered
 // breaker is told to the observer, which drops it without a lock. A
 // pipeline built with WithCallDuration hands each call's duration, which it
-// measures anyway, to a counter striped per processor. Reading the
-// registry takes its own lock, never a policy's.
+// measures anyway, to a counter striped per processor. Nothing on a call's
+// path takes the registry's lock; reading the registry calls each policy's
+// Status, which takes no lock that a call holds for long.
 //
 // A registry that is garbage-collected detaches its observers from the
 // policies that outlive it. Register reads the policy's fields to attach

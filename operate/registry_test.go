@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 	"time"
 
@@ -174,4 +175,17 @@ func TestAZeroPolicyRegisteredBeforeItsFirstCallHasNoEvents(t *testing.T) {
 	s := getStatus(t, operate.Handler(r))
 	assert.Equal(t, "isolated", s.Policies[0].State, "its status is read all the same")
 	assert.Empty(t, s.Policies[0].Events)
+}
+
+func TestRegisteringStartsNoGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	r := operate.NewRegistry()
+	for i := range 100 {
+		p := bulwark.New(retry.New(), breaker.New(), bulkhead.New(4)).With(bulwark.WithCallDuration())
+		require.NoError(t, r.Register("checkout-"+string(rune('a'+i%26))+string(rune('a'+i/26)), p, operate.Critical()))
+	}
+	h := operate.Handler(r)
+	getStatus(t, h)
+	healthz(t, h, "?verbose")
+	assert.Equal(t, before, runtime.NumGoroutine())
 }

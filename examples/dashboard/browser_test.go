@@ -155,6 +155,16 @@ func TestDashboardInABrowser(t *testing.T) {
 	require.NoError(t, err, "the open breaker's rejections reach the page")
 	shot, err := chromedp.Run(within(20*time.Second), chromedp.FullScreenshot(100))
 	require.NoError(t, err)
+	labels, err := chromedp.Run(within(5*time.Second), chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll('article.card[data-name="`+breaker+`"] dt')].map(e => e.textContent)`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"success/s", "failure/s", "rejected/s", "failure ratio", "next state in"}, labels,
+		"the stats keep their order, whichever appeared first")
+	// The bulkhead has room for every worker: it never rejects, and counts
+	// nothing else.
+	do(5*time.Second, "a policy that counted nothing draws no sparkline",
+		chromedp.WaitVisible(chromedp.CSS(`article.card[data-name="checkout/bulkhead"] dd[data-stat="inflight"]`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`article.card[data-name="checkout/bulkhead"] svg.spark`)))
 
 	s.inventory.down.Store(false)
 	do(20*time.Second, "the card shows the breaker closed after recovery",
