@@ -1,9 +1,11 @@
 package operate_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -147,4 +149,26 @@ func TestWithIntervalRefusesAnIntervalOutOfBounds(t *testing.T) {
 			func() { operate.WithInterval(d) })
 	}
 	assert.NotPanics(t, func() { operate.WithInterval(100 * time.Millisecond); operate.WithInterval(time.Minute) })
+}
+
+// A server that shuts down waits for open streams; one whose BaseContext
+// ends at shutdown ends them, and its Shutdown returns.
+func TestEventsEndWhenTheServersBaseContextEnds(t *testing.T) {
+	r := operate.NewRegistry()
+	require.NoError(t, r.Register("payments", breaker.New()))
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := httptest.NewUnstartedServer(operate.Handler(r))
+	srv.Config.BaseContext = func(net.Listener) context.Context { return ctx }
+	srv.Start()
+
+	res, err := srv.Client().Get(srv.URL + "/events")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	line, err := bufio.NewReader(res.Body).ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "event: status\n", line, "the stream is open")
+
+	cancel()
+	require.NoError(t, srv.Config.Shutdown(context.Background()), "Shutdown returns once the stream has ended")
+	srv.Close()
 }

@@ -65,7 +65,9 @@ const ControlHeader = "X-Bulwark-Control"
 // options are ignored; it panics if r is nil.
 //
 // Handler starts no goroutine: an /events stream runs on its request's
-// goroutine and ends with the request.
+// goroutine and ends with the request. http.Server.Shutdown waits for open
+// streams without ending their requests: give the server a BaseContext
+// that ends when it shuts down (as examples/dashboard does), or Close it.
 func Handler(r *Registry, opts ...Option) http.Handler {
 	if r == nil {
 		panic("bulwark/operate: Handler: registry must not be nil")
