@@ -2,6 +2,7 @@ package operate
 
 import (
 	"errors"
+	"reflect"
 	"runtime"
 	"strconv"
 	"sync"
@@ -60,8 +61,7 @@ type entry struct {
 	name     string
 	pipeline string // the registered pipeline it is a stage of, "" if registered alone
 	policy   bulwark.Policy
-	insp     bulwark.Inspectable // nil if the policy is not Inspectable
-	control  control             // nil unless it is a breaker (or alike)
+	control  control // nil unless it is a breaker (or alike)
 	critical bool
 	events   *ring // nil if the policy could not be tapped
 
@@ -126,7 +126,7 @@ func (r *Registry) Register(name string, p bulwark.Policy, opts ...RegisterOptio
 	if name == "" {
 		return errors.New("bulwark/operate: Register: name must not be empty")
 	}
-	if p == nil {
+	if isNil(p) {
 		return errors.New("bulwark/operate: Register: policy " + strconv.Quote(name) + " is nil")
 	}
 	var c registration
@@ -150,7 +150,6 @@ func (r *Registry) Register(name string, p bulwark.Policy, opts ...RegisterOptio
 		r.add(newEntry(name, "", p, c.critical))
 		return nil
 	}
-	pe := &pipelineEntry{name: name, critical: c.critical}
 	names := stageNames(name, stages)
 	taken := map[string]bool{}
 	for _, n := range append([]string{name}, names...) {
@@ -162,7 +161,7 @@ func (r *Registry) Register(name string, p bulwark.Policy, opts ...RegisterOptio
 	for i, s := range stages {
 		r.add(newEntry(names[i], name, s, c.critical))
 	}
-	pe.stages = names
+	pe := &pipelineEntry{name: name, critical: c.critical, stages: names}
 	l := &latency{}
 	if untap, ok := core.TapDuration(p, l.record); ok {
 		pe.latency = l
@@ -188,19 +187,29 @@ func (r *Registry) add(e *entry) {
 
 func newEntry(name, pipeline string, p bulwark.Policy, critical bool) *entry {
 	e := &entry{name: name, pipeline: pipeline, policy: p, critical: critical, events: &ring{}}
-	e.insp, _ = p.(bulwark.Inspectable)
 	e.control, _ = p.(control)
 	return e
+}
+
+// isNil reports whether p is nil or a nil pointer (a typed nil would
+// fail at the first read).
+func isNil(p bulwark.Policy) bool {
+	if p == nil {
+		return true
+	}
+	v := reflect.ValueOf(p)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // stageNames names the stages of a pipeline registered as name.
 func stageNames(name string, stages []bulwark.Policy) []string {
 	names := make([]string, len(stages))
 	seen := map[string]int{}
-	for i, s := range stages {
-		label := statusOf(s).Kind
-		if n := statusOf(s).Name; n != "" {
-			label = n
+	for i, p := range stages {
+		st := statusOf(p)
+		label := st.Kind
+		if st.Name != "" {
+			label = st.Name
 		}
 		seen[label]++
 		if k := seen[label]; k > 1 {
@@ -224,16 +233,7 @@ func statusOf(p bulwark.Policy) bulwark.Status {
 	return bulwark.Status{Kind: "unknown"}
 }
 
-func (e *entry) status() bulwark.Status {
-	if e.insp == nil {
-		return bulwark.Status{Kind: "unknown"}
-	}
-	s := e.insp.Status()
-	if s.Kind == "" {
-		s.Kind = "unknown"
-	}
-	return s
-}
+func (e *entry) status() bulwark.Status { return statusOf(e.policy) }
 
 // failing reports whether a critical policy in state s fails the health
 // check: an open breaker, or one isolated by hand. Half-open is on its way

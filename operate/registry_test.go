@@ -18,6 +18,7 @@ import (
 	"github.com/bulwark-go/bulwark/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // outside is a policy written outside bulwark: not Inspectable.
@@ -73,6 +74,7 @@ func TestRegisterRefusesAnEmptyNameANilPolicyAndATakenName(t *testing.T) {
 	}{
 		{"", breaker.New(), `bulwark/operate: Register: name must not be empty`},
 		{"db", nil, `bulwark/operate: Register: policy "db" is nil`},
+		{"db", (*breaker.Breaker)(nil), `bulwark/operate: Register: policy "db" is nil`},
 		{"payments", breaker.New(), `bulwark/operate: Register: "payments" is already registered`},
 		{"payments", bulwark.New(retry.New()), `bulwark/operate: Register: "payments" is already registered`},
 		// A stage's name is taken like any other.
@@ -178,7 +180,7 @@ func TestAZeroPolicyRegisteredBeforeItsFirstCallHasNoEvents(t *testing.T) {
 }
 
 func TestRegisteringStartsNoGoroutine(t *testing.T) {
-	before := runtime.NumGoroutine()
+	before := goleak.IgnoreCurrent()
 	r := operate.NewRegistry()
 	for i := range 100 {
 		p := bulwark.New(retry.New(), breaker.New(), bulkhead.New(4)).With(bulwark.WithCallDuration())
@@ -187,5 +189,6 @@ func TestRegisteringStartsNoGoroutine(t *testing.T) {
 	h := operate.Handler(r)
 	getStatus(t, h)
 	healthz(t, h, "?verbose")
-	assert.Equal(t, before, runtime.NumGoroutine())
+	goleak.VerifyNone(t, before)
+	runtime.KeepAlive(r)
 }
