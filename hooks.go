@@ -53,7 +53,9 @@ func stagesOf(p Policy) ([]Policy, bool) {
 // identify them for removal.
 type (
 	tap         struct{ o Observer }
-	durationTap struct{ f func(time.Duration) }
+	durationTap struct {
+		f func(start time.Time, took time.Duration)
+	}
 )
 
 // tapsMu serialises the rare changes of tap lists, which are replaced
@@ -123,8 +125,8 @@ func reporterOf(p Policy) *reporter {
 
 // tapDuration adds f to the call-duration stage of a pipeline built with
 // WithCallDuration, which measures every call already: f receives each
-// call's duration.
-func tapDuration(p Policy, f func(time.Duration)) (untap func(), ok bool) {
+// call's start and duration.
+func tapDuration(p Policy, f func(start time.Time, took time.Duration)) (untap func(), ok bool) {
 	pl, isPipeline := p.(*Pipeline)
 	if !isPipeline || pl == nil || !pl.cfg.callDuration || pl.head.next == nil {
 		return nil, false

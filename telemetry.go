@@ -258,7 +258,7 @@ func (d *callDuration) ExecuteStage(ctx context.Context, next Next) error {
 	d.hist.Record(ctx, took.Seconds(), d.opts[classify(ctx, err)]...)
 	if taps := d.taps.Load(); taps != nil {
 		for _, t := range *taps {
-			t.f(took)
+			t.f(start, took)
 		}
 	}
 	return err

@@ -32,19 +32,24 @@
 //     only for a policy that counts its successes (a breaker);
 //   - latency: only where it is measured already, by a pipeline built with
 //     bulwark.WithCallDuration, whose mean call duration per sample is the
-//     pipeline's sparkline. No policy is timed for the dashboard.
+//     pipeline's sparkline. No policy is timed for the dashboard, and the
+//     pipeline's durations are summed only while the registry is read, and
+//     two minutes after the last read.
 //
 // # What it costs a call
 //
 // Nothing on a success path: registering adds no allocation, lock, clock
 // read or goroutine to a call that succeeds (BenchmarkSuccessPath compares
-// registered and bare policies in one run). The observer is called only
-// where the policy reports an event anyway; a rejection of a registered
-// breaker is told to the observer, which drops it without a lock. A
-// pipeline built with WithCallDuration hands each call's duration, which it
-// measures anyway, to a counter striped per processor. Nothing on a call's
-// path takes the registry's lock; reading the registry calls each policy's
-// Status, which takes no lock that a call holds for long.
+// bare, registered and watched policies in one run). The observer is
+// called only where the policy reports an event anyway; a rejection of a
+// registered breaker is told to the observer, which drops it without a
+// lock. While the registry is read, a pipeline built with WithCallDuration
+// hands each call's duration, which it measures anyway, to a counter
+// striped per processor, a few nanoseconds; two minutes after the last
+// read, the first call detaches the counter and the pipeline runs as if it
+// were not registered. Nothing on a call's path takes the registry's lock;
+// reading the registry calls each policy's Status, which takes no lock that
+// a call holds for long.
 //
 // A registry that is garbage-collected detaches its observers from the
 // policies that outlive it. Register reads the policy's fields to attach

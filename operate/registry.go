@@ -2,10 +2,12 @@ package operate
 
 import (
 	"errors"
+	"math"
 	"reflect"
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
@@ -162,10 +164,9 @@ func (r *Registry) Register(name string, p bulwark.Policy, opts ...RegisterOptio
 		r.add(newEntry(names[i], name, s, c.critical))
 	}
 	pe := &pipelineEntry{name: name, critical: c.critical, stages: names}
-	l := &latency{}
-	if untap, ok := core.TapDuration(p, l.record); ok {
+	if l := newLatency(p); l != nil {
 		pe.latency = l
-		r.untaps.add(untap)
+		r.untaps.add(l.stop)
 	}
 	r.pipelines = append(r.pipelines, pe)
 	r.byName[name] = true
@@ -240,18 +241,84 @@ func (e *entry) status() bulwark.Status { return statusOf(e.policy) }
 // back and lets probes through; disabled lets every call through.
 func failing(s bulwark.Status) bool { return s.State == "open" || s.State == "isolated" }
 
-// latency sums the durations of a pipeline's calls, striped so that the
-// calls of many cores do not share a cache line.
-type latency struct{ c counter.Striped }
+// latency sums the durations of a pipeline's calls while someone reads
+// the registry, striped so that the calls of many cores do not share a
+// cache line. It is attached to the pipeline's calls by a read, and
+// detaches itself at the first call that starts watchFor after the last
+// read: a pipeline that nobody watches runs as if it were not registered.
+type latency struct {
+	p     bulwark.Policy
+	c     counter.Striped
+	until atomic.Int64 // Unix nanoseconds: calls that start later detach it
+
+	mu    sync.Mutex
+	untap func() // set while attached; requires mu held
+}
+
+// watchFor is how long the calls of a pipeline are timed for the dashboard
+// after the registry was last read: longer than the longest interval of
+// /events, so that a page open on the dashboard keeps them timed.
+const watchFor = 2 * maxInterval
 
 const (
 	slotNanos = iota
 	slotCalls
 )
 
-func (l *latency) record(d time.Duration) {
-	l.c.AddAt(slotNanos, int64(d))
+// newLatency returns the latency of p, nil if p does not measure its
+// calls (a pipeline built without bulwark.WithCallDuration, or any other
+// policy).
+func newLatency(p bulwark.Policy) *latency {
+	l := &latency{p: p}
+	untap, ok := core.TapDuration(p, l.record)
+	if !ok {
+		return nil
+	}
+	untap() // attached by the first read
+	return l
+}
+
+func (l *latency) record(start time.Time, took time.Duration) {
+	if start.UnixNano() > l.until.Load() {
+		l.expire(start)
+		return
+	}
+	l.c.AddAt(slotNanos, int64(took))
 	l.c.AddAt(slotCalls, 1)
+}
+
+// expire detaches l from the pipeline's calls unless a read has extended
+// the watch since the call that found it over.
+func (l *latency) expire(start time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.untap != nil && start.UnixNano() > l.until.Load() {
+		l.untap()
+		l.untap = nil
+	}
+}
+
+// watch times the calls that start until now+watchFor.
+func (l *latency) watch(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if u := now.Add(watchFor).UnixNano(); u > l.until.Load() {
+		l.until.Store(u)
+	}
+	if l.untap == nil {
+		l.untap, _ = core.TapDuration(l.p, l.record)
+	}
+}
+
+// stop detaches l for good: its registry is gone.
+func (l *latency) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.until.Store(math.MinInt64)
+	if l.untap != nil {
+		l.untap()
+		l.untap = nil
+	}
 }
 
 func (l *latency) load() (nanos, calls int64) {

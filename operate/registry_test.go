@@ -53,7 +53,7 @@ type status struct {
 	} `json:"policies"`
 }
 
-func getStatus(t *testing.T, h http.Handler) status {
+func getStatus(t testing.TB, h http.Handler) status {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/status", nil))

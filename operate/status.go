@@ -112,6 +112,7 @@ func (r *Registry) snapshot(now time.Time, controls bool) statusDoc {
 	for _, pe := range r.pipelines {
 		pd := pipelineDoc{Name: pe.name, Critical: pe.critical, Stages: pe.stages}
 		if pe.latency != nil {
+			pe.latency.watch(now)
 			if sample {
 				nanos, calls := pe.latency.load()
 				pe.hist.add(durationSample{at: now, nanos: nanos, calls: calls})

@@ -95,3 +95,44 @@ func TestStatusDocumentIsPinned(t *testing.T) {
 		golden(t, "status.golden", get().Body.Bytes())
 	})
 }
+
+// latencyMean returns the mean latency of the first pipeline in /status,
+// nil when it is null.
+func latencyMean(t *testing.T, h http.Handler) *float64 {
+	t.Helper()
+	s := getStatus(t, h)
+	require.NotNil(t, s.Pipelines[0].Latency)
+	return s.Pipelines[0].Latency.Mean
+}
+
+func TestLatencyIsMeasuredWhileTheRegistryIsRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		p := bulwark.New(retry.New()).With(bulwark.WithCallDuration())
+		calls := func(n int, d time.Duration) {
+			for range n {
+				require.NoError(t, p.Execute(ctx, func(ctx context.Context) error { return testutil.SleepCtx(ctx, d) }))
+			}
+		}
+		r := operate.NewRegistry()
+		require.NoError(t, r.Register("checkout", p))
+		h := operate.Handler(r)
+
+		calls(3, 30*time.Millisecond) // before anyone reads: not timed
+		assert.Nil(t, latencyMean(t, h))
+		calls(4, 20*time.Millisecond)
+		time.Sleep(time.Second)
+		m := latencyMean(t, h)
+		require.NotNil(t, m)
+		assert.Equal(t, 20.0, *m, "the calls since the first read, alone")
+
+		time.Sleep(3 * time.Minute) // nobody reads
+		calls(2, 50*time.Millisecond)
+		assert.Nil(t, latencyMean(t, h), "calls are not timed once readers have gone")
+		calls(2, 10*time.Millisecond)
+		time.Sleep(time.Second)
+		m = latencyMean(t, h)
+		require.NotNil(t, m)
+		assert.Equal(t, 10.0, *m, "timed again once read")
+	})
+}

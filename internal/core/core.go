@@ -70,7 +70,7 @@ func Inspect(err error) (permanent bool, retryAfter time.Duration, hinted bool) 
 var (
 	stages      = hook.Stages.(func(bulwark.Policy) ([]bulwark.Policy, bool))
 	tap         = hook.Tap.(func(bulwark.Policy, bulwark.Observer) (func(), bool))
-	tapDuration = hook.TapDuration.(func(bulwark.Policy, func(time.Duration)) (func(), bool))
+	tapDuration = hook.TapDuration.(func(bulwark.Policy, func(time.Time, time.Duration)) (func(), bool))
 )
 
 // Stages returns the policies of a pipeline, outermost first, nested
@@ -86,10 +86,10 @@ func Stages(p bulwark.Policy) ([]bulwark.Policy, bool) { return stages(p) }
 // of a zero-value policy.
 func Tap(p bulwark.Policy, o bulwark.Observer) (untap func(), ok bool) { return tap(p, o) }
 
-// TapDuration hands f the duration of every call through a pipeline built
-// with bulwark.WithCallDuration, until untap is called. f runs on the
+// TapDuration hands f the start and duration of every call through a
+// pipeline built with bulwark.WithCallDuration, until untap is called. f runs on the
 // calling goroutine after each call and must be cheap. ok is false for any
 // other policy.
-func TapDuration(p bulwark.Policy, f func(time.Duration)) (untap func(), ok bool) {
+func TapDuration(p bulwark.Policy, f func(start time.Time, took time.Duration)) (untap func(), ok bool) {
 	return tapDuration(p, f)
 }

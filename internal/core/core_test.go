@@ -101,7 +101,7 @@ func TestStagesListAPipelineSplicedAsItsCallsPassIt(t *testing.T) {
 func TestTapDurationReceivesEveryCallsDuration(t *testing.T) {
 	p := bulwark.New(retry.New(retry.WithMaxAttempts(1))).With(bulwark.WithCallDuration())
 	var got []time.Duration
-	untap, ok := core.TapDuration(p, func(d time.Duration) { got = append(got, d) })
+	untap, ok := core.TapDuration(p, func(_ time.Time, d time.Duration) { got = append(got, d) })
 	require.True(t, ok)
 	for range 3 {
 		_ = p.Execute(context.Background(), testutil.Nop)
@@ -110,8 +110,8 @@ func TestTapDurationReceivesEveryCallsDuration(t *testing.T) {
 	_ = p.Execute(context.Background(), testutil.Nop)
 	assert.Len(t, got, 3)
 
-	_, ok = core.TapDuration(bulwark.New(retry.New()), func(time.Duration) {})
+	_, ok = core.TapDuration(bulwark.New(retry.New()), func(time.Time, time.Duration) {})
 	assert.False(t, ok, "a pipeline without WithCallDuration measures nothing")
-	_, ok = core.TapDuration(breaker.New(), func(time.Duration) {})
+	_, ok = core.TapDuration(breaker.New(), func(time.Time, time.Duration) {})
 	assert.False(t, ok)
 }

@@ -26,8 +26,9 @@ var (
 	// bool): it adds an observer to a built policy's own reporter, found
 	// among the policy's fields, until untap is called.
 	Tap any
-	// TapDuration is func(bulwark.Policy, func(time.Duration)) (untap
-	// func(), ok bool): for a pipeline built with WithCallDuration, the
-	// function receives the duration of every call, until untap.
+	// TapDuration is func(bulwark.Policy, func(start time.Time, took
+	// time.Duration)) (untap func(), ok bool): for a pipeline built with
+	// WithCallDuration, the function receives the start and duration of
+	// every call, until untap.
 	TapDuration any
 )
