@@ -96,7 +96,9 @@ func newSystem() (*system, error) {
 		reg:       operate.NewRegistry(),
 	}
 	s.checkout = bulwark.New(
-		retry.New(retry.WithMaxAttempts(3), retry.WithDelay(10*time.Millisecond)),
+		// A caller waits 250ms at most: an open breaker's hint, seconds away, is
+		// not waited for.
+		retry.New(retry.WithMaxAttempts(3), retry.WithDelay(10*time.Millisecond), retry.WithMaxDuration(250*time.Millisecond)),
 		breaker.New(breaker.WithName("inventory"), breaker.WithConsecutiveFailures(5), breaker.WithOpenDuration(2*time.Second)),
 		bulkhead.New(8),
 		timeout.New(100*time.Millisecond),
