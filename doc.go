@@ -1,6 +1,10 @@
 // Package bulwark composes resilience policies (circuit breaker, retry,
-// hedging, bulkhead, rate limiter, timeout, fallback) around any call of
-// the form func(ctx context.Context) error.
+// hedging, bulkhead, rate limiter, timeout, fallback, fault injection,
+// coalescing) around any call of the form func(ctx context.Context) error.
+// Middleware for net/http (middleware/bulwarkhttp) and gRPC
+// (middleware/bulwarkgrpc) puts them around requests; package operate shows
+// them on a live dashboard and a health endpoint; ratelimit/redislimit and
+// breaker/redisstore share limits and breaker state across instances.
 //
 // Every policy implements [Policy]. A [Pipeline], built with [New], composes
 // policies outermost first and is itself a Policy, so pipelines nest:
