@@ -36,7 +36,7 @@ var errGoexit = errors.New("bulwark/coalesce: the shared call's goroutine called
 // when that call panicked. The caller that ran it (the leader) receives
 // the panic itself.
 type PanicError struct {
-	Value any    // the value passed to panic
+	Value any    // the value passed to panic; nil for panic(nil) under GODEBUG=panicnil=1
 	Stack []byte // the panicking goroutine's stack, from runtime/debug.Stack
 }
 
@@ -170,38 +170,64 @@ func (c *Coalesce) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 }
 
 // lead runs the shared call on the leader's goroutine.
-func (c *Coalesce) lead(ctx context.Context, next bulwark.Next, cl *call) (err error) {
+func (c *Coalesce) lead(ctx context.Context, next bulwark.Next, cl *call) error {
 	c.counts.AddAt(slotCalls, 1)
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { cl.leave() })
 	}
+	settled := false // the call's outcome was handed on
+	defer func() {
+		if !settled { // neither returned nor panicked: runtime.Goexit
+			c.settle(cl, stop, nil, &failure{goexit: true})
+		}
+	}()
+	nilPanic, err := c.run(cl, stop, next, &settled)
+	settled = true
+	if nilPanic != nil {
+		c.settle(cl, stop, nil, nilPanic)
+		panic(nilPanic.value)
+	}
+	if c.settle(cl, stop, err, nil) {
+		return ctx.Err()
+	}
+	return err
+}
+
+// run runs the shared call. A panic with a value is handed on from the
+// deferred function, so that a crash still shows where it was raised.
+// recover returns nil both during a runtime.Goexit, which goes on once
+// the deferred function returns, and for panic(nil) under
+// GODEBUG=panicnil=1 (Go's behaviour before 1.21, which a program may ask
+// for), which it stops: run then returns nilPanic, and lead, which sees
+// run return only in that case, raises it again. This is how
+// golang.org/x/sync/singleflight tells them apart.
+func (c *Coalesce) run(cl *call, stop func() bool, next bulwark.Next, settled *bool) (nilPanic *failure, err error) {
 	returned := false
 	defer func() {
 		if returned {
 			return
 		}
 		f := &failure{value: recover()}
-		f.goexit = f.value == nil // a panic(nil) is a *runtime.PanicNilError
-		if !f.goexit {
-			f.stack = debug.Stack()
-		}
-		if stop != nil {
-			stop()
-		}
-		c.finish(cl, nil, f)
-		if !f.goexit {
+		f.stack = debug.Stack()
+		if f.value != nil {
+			*settled = true
+			c.settle(cl, stop, nil, f)
 			panic(f.value)
 		}
+		nilPanic = f
 	}()
 	err = next.Run(cl)
 	returned = true
-	left := stop != nil && !stop()
-	c.finish(cl, err, nil)
-	if left {
-		return ctx.Err()
-	}
-	return err
+	return nil, err
+}
+
+// settle stops the watch on the leader's context, then ends the call with
+// its outcome, and reports whether the leader's context ended first.
+func (c *Coalesce) settle(cl *call, stop func() bool, err error, f *failure) (left bool) {
+	left = stop != nil && !stop()
+	c.finish(cl, err, f)
+	return left
 }
 
 // finish forgets the call's key and hands its outcome to the waiters.

@@ -60,7 +60,12 @@
 // returned. A panic in the call reaches the leader as the panic itself,
 // unchanged, and every waiter as a [*PanicError] holding the value and the
 // stack; a runtime.Goexit in the call (t.FailNow) fails the waiters with
-// an error while the leader's goroutine goes on exiting. singleflight
+// an error while the leader's goroutine goes on exiting. panic(nil) is a
+// panic: a *runtime.PanicNilError, or, in a program run with
+// GODEBUG=panicnil=1, a nil value that recover cannot tell from a Goexit;
+// the Coalesce tells them apart by whether the call's goroutine goes on,
+// and the leader then panics with nil again while each waiter receives a
+// *PanicError whose Value is nil, never a success. singleflight
 // instead panics in every waiter too (and exits in every waiter on a
 // Goexit), so that one bug crashes a process once per caller.
 //

@@ -38,7 +38,7 @@ type call struct {
 
 // failure is how a shared call that did not return ended.
 type failure struct {
-	value  any    // the panic value, nil for runtime.Goexit
+	value  any    // the panic value: nil for runtime.Goexit, and for panic(nil) under GODEBUG=panicnil=1
 	stack  []byte // the panicking goroutine's stack
 	goexit bool
 }
