@@ -49,7 +49,7 @@ func lead(c *coalesce.Coalesce, ctx context.Context, fn func(context.Context) er
 func TestPanicNilUnderGODEBUGPanicnil(t *testing.T) {
 	t.Setenv("GODEBUG", strings.TrimPrefix(os.Getenv("GODEBUG")+",panicnil=1", ","))
 	require.Nil(t, testutil.Recovered(func() { panic(nil) }), "GODEBUG=panicnil=1 is in effect")
-	synctest.Test(t, func(t *testing.T) {
+	eachLeader(t, func(t *testing.T, base context.Context) {
 		for _, x := range []struct {
 			name string
 			end  func()
@@ -59,7 +59,6 @@ func TestPanicNilUnderGODEBUGPanicnil(t *testing.T) {
 		} {
 			c := coalesce.New(byKey)
 			g := newGate()
-			base := withKey(context.Background(), "k")
 			leader := lead(c, base, func(ctx context.Context) error {
 				_ = g.wait(ctx)
 				x.end()
