@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,7 @@ type Chaos struct {
 	name     string
 	counts   counter.Striped // injected faults, by kind
 	delaying atomic.Int64    // calls held in an injected delay now
+	replaced atomic.Int64    // outcome faults that failed the call (the outcome path is rare: no stripes)
 }
 
 var (
@@ -243,10 +245,30 @@ func (c *Chaos) inject(ctx context.Context, next bulwark.Next) error {
 		c.report(ctx, next, bulwark.Event{Reason: kindPanic.String(), Err: ErrPanic})
 		panic(ErrPanic)
 	}
-	err := f.outcome(ctx, next.Run(ctx))
+	own := next.Run(ctx)
+	err := f.outcome(ctx, own)
 	c.counts.AddAt(int(kindOutcome), 1)
+	if failedBy(err, own) {
+		c.replaced.Add(1)
+	}
 	c.report(ctx, next, bulwark.Event{Reason: kindOutcome.String(), Err: err})
 	return err
+}
+
+// failedBy reports whether an outcome function that returned err made the
+// call fail with an error the call did not return itself (own): a success
+// turned into an error, or an error replaced by another. An error of a
+// type that == cannot compare (a slice, returned by value) is taken as
+// replaced, as errors.Is takes it as no match: comparing it would panic.
+func failedBy(err, own error) bool {
+	switch {
+	case err == nil:
+		return false
+	case own == nil:
+		return true
+	}
+	t := reflect.TypeOf(err)
+	return t != reflect.TypeOf(own) || !t.Comparable() || err != own
 }
 
 // source is a generator of uniform 64-bit numbers.
@@ -333,7 +355,7 @@ func (c *Chaos) report(ctx context.Context, next bulwark.Next, e bulwark.Event) 
 }
 
 func (c *Chaos) failures() int64 {
-	return c.counts.LoadAt(int(kindError)) + c.counts.LoadAt(int(kindPanic)) + c.counts.LoadAt(int(kindOutcome))
+	return c.counts.LoadAt(int(kindError)) + c.counts.LoadAt(int(kindPanic)) + c.replaced.Load()
 }
 
 // Snapshot is what a Chaos has done since it was built.
@@ -342,6 +364,12 @@ type Snapshot struct {
 
 	// Faults injected, by kind.
 	Errors, Latencies, Panics, Outcomes int64
+
+	// OutcomeFailures are the Outcomes whose function made the call fail
+	// with an error it did not return itself: a success turned into an
+	// error, or an error replaced by another (wrapping it included). An
+	// outcome handed back unchanged, or an error swallowed, is not one.
+	OutcomeFailures int64
 
 	// Delaying is the number of calls held in an injected delay now.
 	Delaying int
@@ -357,14 +385,17 @@ func (c *Chaos) Snapshot() Snapshot {
 		Panics:    c.counts.LoadAt(int(kindPanic)),
 		Outcomes:  c.counts.LoadAt(int(kindOutcome)),
 		Delaying:  int(c.delaying.Load()),
+
+		OutcomeFailures: c.replaced.Load(),
 	}
 }
 
 // Status returns the Chaos's state in the shape every policy shares: Kind
 // "chaos", its Name; State "enabled" or "disabled" (SetEnabled's switch:
 // calls enabled by Enable or WithEnabled do not change it); Failures the
-// faults that changed a call's outcome (injected errors, panics and
-// outcomes, the bulwark.calls series with outcome "failure"); InFlight the
+// faults that made a call fail (injected errors and panics, and the
+// outcomes of Snapshot.OutcomeFailures; the bulwark.calls series with
+// outcome "failure"); InFlight the
 // calls held in an injected delay now. The injected delays so far, and
 // each kind's count, are in Snapshot. It takes no lock and allocates
 // nothing.

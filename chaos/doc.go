@@ -120,10 +120,16 @@
 // by kind, and the calls held in a delay now. [Chaos.Status] maps them
 // into the shape every policy shares: State is SetEnabled's switch
 // ("enabled" or "disabled"; Enable and predicates do not change it),
-// Failures the faults that changed a call's outcome (errors, panics and
-// outcomes, exported as the bulwark.calls series with outcome "failure"),
-// and InFlight the calls held in a delay now. The delays injected are
-// counted in Snapshot only: they change no outcome.
+// Failures the faults that made a call fail, exported as the
+// bulwark.calls series with outcome "failure", and InFlight the calls
+// held in a delay now. A fault counts by what it did: every injected
+// error and panic fails its call, and an outcome fault fails it when its
+// function returns an error the call did not return itself (a success
+// turned into an error, an error replaced or wrapped); one that hands the
+// outcome back unchanged, or swallows an error, fails nothing. Snapshot
+// counts every outcome fault in Outcomes and those that failed the call
+// in OutcomeFailures. The delays injected are counted in Snapshot only:
+// they fail no call by themselves.
 //
 // # Zero value
 //

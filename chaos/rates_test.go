@@ -108,7 +108,7 @@ func TestObservedRatesMatchConfiguredRates(t *testing.T) {
 		}
 		assert.Equal(t, chaos.Snapshot{
 			Enabled: true, Errors: int64(failed + other), Latencies: int64(delayed),
-			Panics: int64(panicked), Outcomes: int64(replaced),
+			Panics: int64(panicked), Outcomes: int64(replaced), OutcomeFailures: int64(replaced),
 		}, c.Snapshot())
 	})
 }

@@ -28,6 +28,16 @@ func BenchmarkLeader(b *testing.B) {
 			_ = c.Execute(ctx, testutil.Nop)
 		}
 	})
+	// A context that can end, as a server's request context can: the
+	// leader must be able to leave while others wait.
+	cancellable, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b.Run("execute, cancellable context", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = c.Execute(cancellable, testutil.Nop)
+		}
+	})
 	b.Run("get", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -36,7 +37,7 @@ var errGoexit = errors.New("bulwark/coalesce: the shared call's goroutine called
 // when that call panicked. The caller that ran it (the leader) receives
 // the panic itself.
 type PanicError struct {
-	Value any    // the value passed to panic
+	Value any    // the value passed to panic; nil for panic(nil) under GODEBUG=panicnil=1
 	Stack []byte // the panicking goroutine's stack, from runtime/debug.Stack
 }
 
@@ -53,12 +54,14 @@ func (e *PanicError) Unwrap() error {
 
 // A Coalesce makes concurrent calls with the same key share one execution
 // of the call and its outcome, as golang.org/x/sync/singleflight does: the
-// first caller of a key (the leader) runs the call on its own goroutine,
-// and the callers of that key that arrive while it runs wait for its
-// outcome instead of running their own. A waiter whose context ends
-// leaves at once with ctx.Err(); the call goes on for the others, under a
-// context cancelled only when every caller has left. A key is forgotten
-// as soon as its call returns.
+// first caller of a key (the leader) runs the call, and the callers of
+// that key that arrive while it runs wait for its outcome instead of
+// running their own. A caller whose context ends, the leader as well as a
+// waiter, leaves at once with ctx.Err(); the call goes on for the others,
+// under a context cancelled only when every caller has left. So that the
+// leader can leave, the call runs on a goroutine of its own when the
+// leader's context can end, and on the leader's goroutine when it cannot
+// (see the package doc). A key is forgotten as soon as its call returns.
 //
 // Build a Coalesce with New, with a function that reads each call's key
 // from its context, and share it. Under Execute, what the call shares is
@@ -159,6 +162,10 @@ func (c *Coalesce) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 	}
 	cl = &call{key: k, values: context.WithoutCancel(ctx), attached: 1}
 	cl.holder, _ = ctx.Value(holderKey{}).(sharer)
+	apart := ctx.Done() != nil
+	if apart {
+		cl.finished = make(chan struct{})
+	}
 	if c.calls == nil {
 		c.calls = make(map[string]*call)
 	}
@@ -166,46 +173,113 @@ func (c *Coalesce) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 	c.peak = max(c.peak, len(c.calls))
 	c.mu.Unlock()
 	c.inFlight.Add(1)
-	return c.lead(ctx, next, cl)
+	c.counts.AddAt(slotCalls, 1)
+	if apart {
+		return c.leadApart(ctx, next, cl)
+	}
+	return c.lead(next, cl)
 }
 
-// lead runs the shared call on the leader's goroutine.
-func (c *Coalesce) lead(ctx context.Context, next bulwark.Next, cl *call) (err error) {
-	c.counts.AddAt(slotCalls, 1)
-	var stop func() bool
-	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { cl.leave() })
+// lead runs the shared call on the leader's goroutine: its context cannot
+// end, so it never leaves before the call returns.
+func (c *Coalesce) lead(next bulwark.Next, cl *call) error {
+	settled := false // the call's outcome was handed on
+	defer func() {
+		if !settled { // neither returned nor panicked: runtime.Goexit
+			c.finish(cl, nil, &failure{goexit: true})
+		}
+	}()
+	nilPanic, err := c.run(cl, next, &settled, false)
+	settled = true
+	if nilPanic != nil {
+		c.finish(cl, nil, nilPanic)
+		panic(nilPanic.value)
 	}
+	c.finish(cl, err, nil)
+	return err
+}
+
+// leadApart runs the shared call on a goroutine of its own, so that the
+// leader can leave when its context ends, as a waiter does, while the call
+// goes on for the others. The leader then waits as a waiter does, but
+// receives a panic as the panic itself and a runtime.Goexit as one.
+func (c *Coalesce) leadApart(ctx context.Context, next bulwark.Next, cl *call) error {
+	go c.runApart(cl, next)
+	select {
+	case <-cl.finished:
+	case <-ctx.Done():
+		if cl.leave() {
+			return ctx.Err()
+		}
+		<-cl.finished // it ended as the leader was leaving
+	}
+	switch f := cl.failed; {
+	case f == nil:
+		return cl.outcome
+	case f.goexit:
+		runtime.Goexit()
+	}
+	panic(cl.failed.value)
+}
+
+// runApart is the goroutine of a call run apart from its leader.
+func (c *Coalesce) runApart(cl *call, next bulwark.Next) {
+	settled := false
+	defer func() {
+		if !settled {
+			c.finish(cl, nil, &failure{goexit: true})
+		}
+	}()
+	nilPanic, err := c.run(cl, next, &settled, true)
+	if settled { // it panicked, and the callers waiting received it
+		return
+	}
+	settled = true
+	if nilPanic != nil {
+		if !c.finish(cl, nil, nilPanic) {
+			panic(nilPanic.value) // nobody is left to receive it
+		}
+		return
+	}
+	c.finish(cl, err, nil)
+}
+
+// run runs the shared call. A panic with a value is handed on from the
+// deferred function, so that a crash still shows where it was raised: on
+// the leader's goroutine, raised again; apart, to the callers still
+// waiting, and raised again only when nobody is left to receive it, as an
+// unrecovered panic on any goroutine is. recover returns nil both during a
+// runtime.Goexit, which goes on once the deferred function returns, and
+// for panic(nil) under GODEBUG=panicnil=1 (Go's behaviour before 1.21,
+// which a program may ask for), which it stops: run then returns
+// nilPanic, and its caller, which sees run return only in that case,
+// hands it on. This is how golang.org/x/sync/singleflight tells them
+// apart.
+func (c *Coalesce) run(cl *call, next bulwark.Next, settled *bool, apart bool) (nilPanic *failure, err error) {
 	returned := false
 	defer func() {
 		if returned {
 			return
 		}
 		f := &failure{value: recover()}
-		f.goexit = f.value == nil // a panic(nil) is a *runtime.PanicNilError
-		if !f.goexit {
-			f.stack = debug.Stack()
+		f.stack = debug.Stack()
+		if f.value == nil {
+			nilPanic = f
+			return
 		}
-		if stop != nil {
-			stop()
-		}
-		c.finish(cl, nil, f)
-		if !f.goexit {
+		*settled = true
+		if heard := c.finish(cl, nil, f); !heard || !apart {
 			panic(f.value)
 		}
 	}()
 	err = next.Run(cl)
 	returned = true
-	left := stop != nil && !stop()
-	c.finish(cl, err, nil)
-	if left {
-		return ctx.Err()
-	}
-	return err
+	return nil, err
 }
 
-// finish forgets the call's key and hands its outcome to the waiters.
-func (c *Coalesce) finish(cl *call, err error, failed *failure) {
+// finish forgets the call's key and hands its outcome to the callers
+// waiting for it, and reports whether there were any.
+func (c *Coalesce) finish(cl *call, err error, failed *failure) (heard bool) {
 	c.mu.Lock()
 	if c.calls[cl.key] == cl {
 		delete(c.calls, cl.key)
@@ -216,7 +290,7 @@ func (c *Coalesce) finish(cl *call, err error, failed *failure) {
 	if cl.holder != nil {
 		cl.holder.close()
 	}
-	cl.end(err, failed)
+	return cl.end(err, failed)
 }
 
 // shrinkLocked replaces the map of calls once most of its keys are gone:
@@ -295,7 +369,7 @@ type Snapshot struct {
 	Calls  int64 // calls run, one per leader
 	Shared int64 // callers that received another's outcome
 	Stale  int64 // callers served a stale value instead of waiting
-	Left   int64 // waiting callers that left when their context ended
+	Left   int64 // waiters that left when their context ended (a leader that leaves is not one)
 }
 
 // Snapshot returns the calls in flight and the counts so far. It takes no

@@ -3,6 +3,8 @@ package coalesce_test
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -182,9 +184,8 @@ func TestACancelledWaiterLeavesAtOnce(t *testing.T) {
 	})
 }
 
-// The leader leaves too when its context ends, though it runs the call
-// and so returns only when the call does: while others wait, the call goes
-// on for them and the leader then gets ctx.Err(); alone, its leaving
+// The leader leaves too when its context ends, at once, with ctx.Err():
+// while others wait, the call goes on for them; alone, its leaving
 // cancels the shared context.
 func TestTheLeaderLeavingDoesNotFailTheOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -211,15 +212,10 @@ func TestTheLeaderLeavingDoesNotFailTheOthers(t *testing.T) {
 		}()
 		synctest.Wait()
 		cancel()
-		synctest.Wait()
-		select {
-		case <-leader:
-			t.Fatal("the leader returned before the call it runs")
-		default:
-		}
+		assert.Equal(t, context.Canceled, <-leader)
+		assert.Equal(t, int64(1), g.runs.Load())
 		close(g.release)
 		assert.Equal(t, 7, <-waiter)
-		assert.Equal(t, context.Canceled, <-leader)
 
 		// Alone, the leader's leaving cancels the shared context.
 		alone, cancel2 := context.WithCancel(base)
@@ -267,19 +263,42 @@ func TestTheSharedContextEndsWhenEveryoneHasLeft(t *testing.T) {
 		assert.NoError(t, c.Execute(base, func(context.Context) error { ran = true; return nil }),
 			"a newcomer does not join a call everyone left")
 		assert.True(t, ran)
+		assert.Equal(t, context.Canceled, <-leader, "the leader left at once")
 		close(stuck)
-		assert.Equal(t, context.Canceled, <-leader)
-		assert.Zero(t, c.Snapshot().InFlight)
+		synctest.Wait()
+		assert.Zero(t, c.Snapshot().InFlight, "the call has wound down")
 	})
+}
+
+// eachLeader runs test in a synctest bubble for each way a leader runs
+// the call: on its own goroutine, when its context cannot end, and apart,
+// when it can. base carries the key "k".
+func eachLeader(t *testing.T, test func(t *testing.T, base context.Context)) {
+	for _, canEnd := range []bool{false, true} {
+		name := "context that cannot end"
+		if canEnd {
+			name = "context that can end"
+		}
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				base := withKey(context.Background(), "k")
+				if canEnd {
+					ctx, cancel := context.WithCancel(base)
+					defer cancel()
+					base = ctx
+				}
+				test(t, base)
+			})
+		})
+	}
 }
 
 // A panic in the shared call reaches the leader as the panic itself and
 // every waiter as a *PanicError wrapping its value; the key is forgotten.
 func TestAPanicReachesTheLeaderAndEveryWaiter(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	eachLeader(t, func(t *testing.T, base context.Context) {
 		c := coalesce.New(byKey)
 		g := newGate()
-		base := withKey(context.Background(), "k")
 		errBoom := errors.New("boom")
 		leader := make(chan any)
 		go func() {
@@ -317,13 +336,70 @@ func TestAPanicReachesTheLeaderAndEveryWaiter(t *testing.T) {
 	})
 }
 
-// A shared call whose goroutine exits (t.FailNow, runtime.Goexit) fails
-// every waiter, and the leader's goroutine goes on exiting.
-func TestGoexitInTheSharedCall(t *testing.T) {
+// A panic in a call its leader has left reaches the waiters still there,
+// as a *PanicError, and nothing else.
+func TestAPanicAfterTheLeaderLeft(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := coalesce.New(byKey)
 		g := newGate()
 		base := withKey(context.Background(), "k")
+		lctx, cancel := context.WithCancel(base)
+		leader := make(chan error)
+		go func() {
+			leader <- c.Execute(lctx, func(ctx context.Context) error {
+				_ = g.wait(ctx)
+				panic("boom")
+			})
+		}()
+		synctest.Wait()
+		waiter := make(chan error)
+		go func() { waiter <- c.Execute(base, testutil.Nop) }()
+		synctest.Wait()
+		cancel()
+		assert.Equal(t, context.Canceled, <-leader)
+		close(g.release)
+		var pe *coalesce.PanicError
+		require.ErrorAs(t, <-waiter, &pe)
+		assert.Equal(t, "boom", pe.Value)
+	})
+}
+
+// A panic in a call that everyone has left is nobody's to receive: it
+// crashes the program, as an unrecovered panic on any goroutine does. The
+// program is this test's binary, run again as a child.
+func TestAPanicNobodyReceivesCrashes(t *testing.T) {
+	if os.Getenv("COALESCE_CRASH_CHILD") == "1" {
+		c := coalesce.New(byKey)
+		ctx, cancel := context.WithCancel(withKey(context.Background(), "k"))
+		ran := make(chan struct{})
+		go func() {
+			<-ran
+			cancel()
+		}()
+		_ = c.Execute(ctx, func(ctx context.Context) error {
+			close(ran)
+			<-ctx.Done()
+			panic("nobody's panic")
+		})
+		time.Sleep(10 * time.Second) // the panic ends the program before
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestAPanicNobodyReceivesCrashes$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "COALESCE_CRASH_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "%s", out)
+	assert.Contains(t, string(out), "panic: nobody's panic")
+	assert.Contains(t, string(out), "coalesce_test.TestAPanicNobodyReceivesCrashes.func", "the crash shows where it was raised")
+}
+
+// A shared call whose goroutine exits (t.FailNow, runtime.Goexit) fails
+// every waiter, and the leader's goroutine exits too: it goes on exiting
+// when it ran the call, and exits after it when the call ran apart.
+func TestGoexitInTheSharedCall(t *testing.T) {
+	eachLeader(t, func(t *testing.T, base context.Context) {
+		c := coalesce.New(byKey)
+		g := newGate()
 		exited := make(chan bool)
 		go func() {
 			returned := false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -103,5 +104,64 @@ func TestTimeoutsInsideAndOutside(t *testing.T) {
 			assert.ErrorIs(t, err, timeout.ErrTimeout)
 		}
 		assert.Equal(t, int64(1), g.runs.Load())
+	})
+}
+
+// A leader whose context ends leaves at once with ctx.Err(), as a waiter
+// does, while the call goes on for those still waiting: a waiter without
+// a deadline does not hold a leader past its own. Alone, the leader's
+// leaving cancels the call, which winds down without it.
+func TestALeaderLeavesAtItsOwnDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := coalesce.New(byKey)
+		base := withKey(context.Background(), "k")
+		var shared atomic.Value
+		load := func(ctx context.Context) (int, error) {
+			shared.Store(ctx)
+			select {
+			case <-time.After(10 * time.Second):
+				return 7, nil
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		}
+		lctx, cancel := context.WithTimeout(base, 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		leader := make(chan error)
+		go func() {
+			_, err := coalesce.Get(lctx, c, load)
+			leader <- err
+		}()
+		synctest.Wait()
+		waiter := make(chan int)
+		go func() {
+			v, err := coalesce.Get(base, c, load)
+			assert.NoError(t, err)
+			waiter <- v
+		}()
+		assert.Equal(t, context.DeadlineExceeded, <-leader)
+		assert.Equal(t, 50*time.Millisecond, time.Since(start), "the leader leaves at its own deadline")
+		assert.NoError(t, shared.Load().(context.Context).Err(), "the call goes on for the waiter")
+		assert.Equal(t, 7, <-waiter)
+		assert.Equal(t, 10*time.Second, time.Since(start))
+		assert.Equal(t, coalesce.Snapshot{Calls: 1, Shared: 1}, c.Snapshot())
+
+		// Alone, it leaves at once too; the call, cancelled, winds down.
+		alone, cancel2 := context.WithTimeout(base, 50*time.Millisecond)
+		defer cancel2()
+		ended := make(chan struct{})
+		start = time.Now()
+		err := c.Execute(alone, func(ctx context.Context) error {
+			defer close(ended)
+			<-ctx.Done()
+			time.Sleep(time.Second)
+			return ctx.Err()
+		})
+		assert.Equal(t, context.DeadlineExceeded, err)
+		assert.Equal(t, 50*time.Millisecond, time.Since(start), "alone, the leader leaves at once")
+		<-ended
+		assert.Equal(t, 1050*time.Millisecond, time.Since(start))
+		assert.Zero(t, c.Snapshot().InFlight)
 	})
 }

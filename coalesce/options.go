@@ -57,8 +57,8 @@ func (s *staleLookup[T]) serve(ctx context.Context, key string) bool {
 // it, and Execute returns nil, after which the caller reads the value
 // from its cache as it would after a refresh. An older one, or none, and
 // the caller waits for the refresh as usual. The leader always runs the
-// call and waits for it; nothing runs in the background and no cache is
-// built in: the user's call stores the fresh value, lookup reads it.
+// call and waits for it, as without the option; no cache is built in: the
+// user's call stores the fresh value, lookup reads it.
 // lookup runs on the waiter's goroutine, without the Coalesce's lock, and
 // must be safe for concurrent use. Default: none (every waiter waits). It
 // panics if window is not positive or lookup is nil.

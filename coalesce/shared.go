@@ -38,7 +38,7 @@ type call struct {
 
 // failure is how a shared call that did not return ended.
 type failure struct {
-	value  any    // the panic value, nil for runtime.Goexit
+	value  any    // the panic value: nil for runtime.Goexit, and for panic(nil) under GODEBUG=panicnil=1
 	stack  []byte // the panicking goroutine's stack
 	goexit bool
 }
@@ -182,13 +182,15 @@ func (c *call) leave() bool {
 
 // end records the outcome, wakes the waiters and cancels the shared
 // context: the call has returned, and what derived from its context is
-// released.
-func (c *call) end(err error, failed *failure) {
+// released. It reports whether any caller was still waiting.
+func (c *call) end(err error, failed *failure) (heard bool) {
 	c.mu.Lock()
+	heard = c.attached > 0
 	c.ended = true
 	c.outcome, c.failed = err, failed
 	if fin := c.finished; fin != nil {
 		close(fin)
 	}
 	c.cancelLocked()
+	return heard
 }
