@@ -248,14 +248,14 @@ func (t *Timeout) runAbandoning(ctx context.Context, next bulwark.Next, d time.D
 	var state atomic.Int32
 	done := make(chan result, 1)
 	go func() {
-		r := result{panicked: true}
+		// A nil recover is a runtime.Goexit, or a panic(nil) under
+		// GODEBUG=panicnil=1: the inner function returns only after the
+		// panic, which is how the two are told apart.
+		var r result
+		returned, recovered := false, false
 		defer func() {
-			if r.panicked {
-				r.value = recover()
-				if r.value == nil { // runtime.Goexit
-					r.err = errors.New("bulwark/timeout: the protected function called runtime.Goexit")
-					r.panicked = false
-				}
+			if !returned && !recovered {
+				r = result{err: errors.New("bulwark/timeout: the protected function called runtime.Goexit")}
 			}
 			if state.CompareAndSwap(running, delivered) {
 				done <- r
@@ -263,8 +263,16 @@ func (t *Timeout) runAbandoning(ctx context.Context, next bulwark.Next, d time.D
 				panic(r.value) // nobody is left to receive it
 			}
 		}()
-		r.err = next.Run(tctx)
-		r.panicked = false
+		func() {
+			defer func() {
+				if !returned {
+					r.value, r.panicked = recover(), true
+				}
+			}()
+			r.err = next.Run(tctx)
+			returned = true
+		}()
+		recovered = !returned
 	}()
 	select {
 	case r := <-done:
