@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 	"github.com/bulwark-go/bulwark/internal/redistest"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/ratelimit/redislimit"
@@ -50,14 +51,17 @@ func TestLeaseIsCappedAtTheBurstAndRefusalsAreLocal(t *testing.T) {
 }
 
 func TestUnspentLeaseExpires(t *testing.T) {
-	defer redislimit.SetLeaseLifetime(20 * time.Millisecond)()
 	s := redistest.Start(t)
-	l := redislimit.New(s.Client(t), hourly, 10, redislimit.WithLease(10), steady)
+	clk := clock.NewFake(time.Now())
+	l := redislimit.New(s.Client(t), hourly, 10, redislimit.WithLease(10), steady,
+		redislimit.WithLeaseLifetime(time.Minute), redislimit.WithClock(clk))
 	ctx := context.Background()
 	require.NoError(t, l.Execute(ctx, nop))
-	time.Sleep(30 * time.Millisecond) // past the lease's lifetime
+	clk.Advance(time.Minute - 1)
+	require.NoError(t, l.Execute(ctx, nop), "the lease lasts its lifetime")
+	clk.Advance(1)
 	err := l.Execute(ctx, nop)
-	require.ErrorIs(t, err, ratelimit.ErrLimited, "the 9 unspent tokens expired with the lease, and Redis has none left")
+	require.ErrorIs(t, err, ratelimit.ErrLimited, "the 8 unspent tokens expired with the lease, and Redis has none left")
 }
 
 func TestLeasedDecisionAllocatesNothing(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
 	"github.com/bulwark-go/bulwark/internal/observe"
@@ -57,7 +58,9 @@ type Limiter struct {
 	timeout   time.Duration
 	recheck   time.Duration
 	lease     int
+	lifetime  time.Duration // of a lease
 	leases    leaseTable
+	clock     clock.Clock      // of the leases
 	local     *ratelimit.Keyed // FailLocal's buckets
 	health    redisx.Health
 	name      string
@@ -138,6 +141,8 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 		timeout:  c.timeout,
 		recheck:  2 * c.timeout,
 		lease:    c.lease,
+		lifetime: c.lifetime,
+		clock:    c.clock,
 		name:     c.tel.Name,
 		reporter: c.tel.Reporter(kind),
 	}
@@ -202,24 +207,26 @@ func (l *Limiter) acquire(ctx context.Context, next bulwark.Next) error {
 // refused a lease, calls are rejected in the instance until the time it
 // said a lease would be there.
 func (l *Limiter) leased(ctx context.Context, next bulwark.Next, key, rkey string, n int) (Result, error) {
-	ls := l.leases.get(rkey, rkey == l.plainKey)
-	if ls.take(n) {
+	now := l.clock.Now().UnixNano()
+	ls := l.leases.get(rkey, rkey == l.plainKey, now)
+	if ls.take(n, now) {
 		return Result{Allowed: true, Remaining: int(max(ls.tokens.Load(), 0))}, nil
 	}
 	if n > 1 {
 		return l.decide(ctx, next, key, rkey, n, nil)
 	}
-	if wait := ls.refused(); wait > 0 {
+	if wait := ls.refused(now); wait > 0 {
 		return Result{RetryAfter: wait}, l.reject(ctx, next, wait, nil)
 	}
 	if err := ls.lock(ctx); err != nil {
 		return Result{}, err
 	}
 	defer ls.unlock()
-	if ls.take(1) { // refilled while this call waited
+	now = l.clock.Now().UnixNano()
+	if ls.take(1, now) { // refilled while this call waited
 		return Result{Allowed: true, Remaining: int(max(ls.tokens.Load(), 0))}, nil
 	}
-	if wait := ls.refused(); wait > 0 {
+	if wait := ls.refused(now); wait > 0 {
 		return Result{RetryAfter: wait}, l.reject(ctx, next, wait, nil)
 	}
 	return l.decide(ctx, next, key, rkey, 1, ls)
@@ -276,11 +283,12 @@ func (l *Limiter) decide(ctx context.Context, next bulwark.Next, key, rkey strin
 		l.report(ctx, next, bulwark.Event{Type: EventRecovered})
 	}
 	if ls != nil {
+		now := l.clock.Now().UnixNano()
 		if granted > 0 {
-			ls.fill(int64(granted - 1))
+			ls.fill(int64(granted-1), now+int64(l.lifetime))
 			res.Remaining = granted - 1
 		} else {
-			ls.refuse(res.RetryAfter)
+			ls.refuse(res.RetryAfter, now)
 		}
 	}
 	if !res.Allowed && n > 0 {
@@ -412,7 +420,7 @@ func (l *Limiter) Status() bulwark.Status {
 		s.State = "degraded"
 	}
 	if l.lease > 0 {
-		s.Tokens = float64(max(l.leases.get("", true).tokens.Load(), 0))
+		s.Tokens = float64(max(l.leases.get("", true, 0).tokens.Load(), 0))
 	}
 	return s
 }

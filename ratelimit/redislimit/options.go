@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -51,6 +52,9 @@ type config struct {
 	timeout time.Duration
 	lease   int
 	tel     policyopt.Telemetry
+
+	lifetime time.Duration // of a lease
+	clock    clock.Clock   // of the leases
 }
 
 const (
@@ -60,8 +64,16 @@ const (
 	DefaultTimeout = 50 * time.Millisecond
 )
 
-// leaseLifetime is how long leased tokens may be spent; tests shorten it.
-var leaseLifetime = time.Second
+// leaseLifetime is how long leased tokens may be spent.
+const leaseLifetime = time.Second
+
+// withLeaseLifetime and withClock replace the lifetime of leases and the
+// clock that times them, for tests.
+func withLeaseLifetime(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.lifetime = d })
+}
+
+func withClock(cl clock.Clock) Option { return optionFunc(func(c *config) { c.clock = cl }) }
 
 func panicf(option, format string, args ...any) {
 	panic(fmt.Sprintf("bulwark/redislimit: "+option+": "+format, args...))
@@ -165,7 +177,8 @@ func WithObserver(o bulwark.Observer) Option {
 }
 
 func newConfig(opts []Option) config {
-	c := config{prefix: DefaultPrefix, mode: FailLocal, share: 1, timeout: DefaultTimeout}
+	c := config{prefix: DefaultPrefix, mode: FailLocal, share: 1, timeout: DefaultTimeout,
+		lifetime: leaseLifetime, clock: clock.Real}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
