@@ -72,17 +72,31 @@
 //
 // # Leases
 //
-// [WithLease] (n) lets an instance take min(n, burst) tokens in one round
-// trip and spend them locally, one compare-and-swap each, with no
-// allocation; one call at a time refills an instance's lease of a bucket,
-// and after Redis refuses a lease the instance rejects locally until the
-// time Redis said one would be there. Unspent tokens expire one second
-// after they were leased. Since each instance holds at most one lease of a
-// bucket, the fleet admits at most limit × t + burst + instances ×
-// min(n, burst) calls over any interval of length t: that is the price of
-// dividing Redis traffic by up to n (measured, 4 instances, lease 100 at
-// 2000/s: admitted within the bound, and under 0.01 Redis commands per
-// decision, the script's own TIME, GET and SET counted).
+// [WithLease] (n) lets an instance take up to L tokens in one round trip
+// and spend them locally, one compare-and-swap each, with no allocation,
+// where L = min(n, burst, limit × 1s): a lease holds no more than the
+// limit brings in its lifetime, so that one spent at the limit's pace is
+// spent before it expires. A refill takes what the bucket holds, up to L,
+// when it holds at least one token (a lease is never all or none), and
+// one call at a time refills an instance's lease of a bucket. Unspent
+// tokens expire one second after they were leased. A refill that finds
+// the bucket short (no token, or fewer than L) makes the instance leave
+// Redis alone for one token's refill time, doubled with each such refill
+// in a row up to L tokens' refill time, and reject locally meanwhile
+// with that wait as the hint; a refill that gets L tokens ends it. Under
+// contention each instance thus asks Redis about once per L tokens'
+// refill time. The price is that an instance that leases, sharing a
+// bucket under contention with instances that do not (and ask Redis on
+// every call), gets less of it than they do.
+//
+// Since each instance holds at most one lease of a bucket, the fleet
+// admits at most limit × t + burst + instances × L calls over any
+// interval of length t: that is the price of dividing Redis traffic by up
+// to L (measured, 4 instances, lease 100 at 2000/s: admitted within the
+// bound, and under 0.01 Redis commands per decision, the script's own
+// TIME, GET and SET counted; at 20/s with a burst of 200, the fleet
+// admitted limit × T + burst within the L tokens that may wait in Redis
+// while every instance backs off).
 //
 // # Where peers differ
 //

@@ -18,8 +18,9 @@ import (
 type lease struct {
 	tokens  atomic.Int64
 	expires atomic.Int64 // unix ns after which the tokens are void
-	until   atomic.Int64 // unix ns before which Redis will refuse a lease
+	until   atomic.Int64 // unix ns before which the instance asks Redis for no lease
 	refill  chan struct{}
+	misses  int // refills in a row that found the bucket short; requires the refill lock
 }
 
 func newLease() *lease { return &lease{refill: make(chan struct{}, 1)} }
@@ -48,16 +49,15 @@ func (ls *lease) fill(n, expires int64) {
 	ls.tokens.Store(n)
 }
 
-// refuse records that Redis refused a lease and said one would be there
-// in wait (-1: never, a burst below the lease cannot be: the lease is
-// capped at the burst).
+// refuse records that the instance asks Redis for no lease for wait from
+// now: a refill found the bucket short.
 func (ls *lease) refuse(wait time.Duration, now int64) {
 	if wait > 0 {
 		ls.until.Store(now + int64(wait))
 	}
 }
 
-// refused returns how long Redis said it would refuse a lease, from now.
+// refused returns how long the instance still asks Redis for no lease.
 func (ls *lease) refused(now int64) time.Duration {
 	u := ls.until.Load()
 	if u == 0 {

@@ -50,7 +50,8 @@ type Limiter struct {
 	bounded   bool                  // commands end at their context's deadline
 	limit     rate.Limit
 	burst     int
-	interval  string // one token's refill time in µs, for the script
+	interval  string  // one token's refill time in µs, for the script
+	tokenTime float64 // one token's refill time in ns
 	key       func(context.Context) string
 	prefix    string
 	plainKey  string // the Redis key of the shared bucket (no WithKey)
@@ -130,21 +131,22 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 	}
 	c := newConfig(opts)
 	l := &Limiter{
-		client:   redisx.View(client, c.timeout),
-		bounded:  redisx.Bounded(client),
-		limit:    limit,
-		burst:    burst,
-		interval: strconv.FormatFloat(interval, 'g', 17, 64),
-		key:      c.key,
-		prefix:   c.prefix,
-		mode:     c.mode,
-		timeout:  c.timeout,
-		recheck:  2 * c.timeout,
-		lease:    c.lease,
-		lifetime: c.lifetime,
-		clock:    c.clock,
-		name:     c.tel.Name,
-		reporter: c.tel.Reporter(kind),
+		client:    redisx.View(client, c.timeout),
+		bounded:   redisx.Bounded(client),
+		limit:     limit,
+		burst:     burst,
+		interval:  strconv.FormatFloat(interval, 'g', 17, 64),
+		tokenTime: interval * 1e3,
+		key:       c.key,
+		prefix:    c.prefix,
+		mode:      c.mode,
+		timeout:   c.timeout,
+		recheck:   2 * c.timeout,
+		lease:     leaseSize(c.lease, limit, burst, c.lifetime),
+		lifetime:  c.lifetime,
+		clock:     c.clock,
+		name:      c.tel.Name,
+		reporter:  c.tel.Reporter(kind),
 	}
 	l.plainKey = l.redisKey("")
 	if c.mode == FailLocal {
@@ -157,6 +159,20 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 }
 
 const kind = "redislimit"
+
+// leaseSize is the most tokens a lease takes: n, but no more than the
+// burst, nor than the limit brings in a lease's lifetime, so that a lease
+// spent at the limit's pace is spent before it expires; at least one.
+func leaseSize(n int, limit rate.Limit, burst int, lifetime time.Duration) int {
+	if n == 0 {
+		return 0
+	}
+	n = min(n, burst)
+	if per := float64(limit) * lifetime.Seconds(); per < float64(n) {
+		n = max(1, int(per))
+	}
+	return n
+}
 
 // redisKey is the Redis key of a bucket: the prefix and the escaped key in
 // braces, a Cluster hash tag, so that the key sits in one slot.
@@ -202,10 +218,11 @@ func (l *Limiter) acquire(ctx context.Context, next bulwark.Next) error {
 }
 
 // leased takes n tokens from the instance's lease of the bucket. When it
-// holds too few, a call for one token takes a new lease from Redis, one
-// caller at a time; a call for more asks Redis directly. After Redis
-// refused a lease, calls are rejected in the instance until the time it
-// said a lease would be there.
+// holds too few, a call for one token takes a new lease from Redis (what
+// the bucket holds, up to the lease size), one caller at a time; a call
+// for more asks Redis directly. After a refill that found the bucket
+// short, the instance leaves Redis alone for its backoff: calls it cannot
+// serve from the lease meanwhile are rejected in the instance.
 func (l *Limiter) leased(ctx context.Context, next bulwark.Next, key, rkey string, n int) (Result, error) {
 	now := l.clock.Now().UnixNano()
 	ls := l.leases.get(rkey, rkey == l.plainKey, now)
@@ -267,9 +284,9 @@ func (l *Limiter) decide(ctx context.Context, next bulwark.Next, key, rkey strin
 	}
 	want := n
 	if ls != nil {
-		want = min(l.lease, l.burst)
+		want = l.lease
 	}
-	res, granted, err := l.eval(ctx, rkey, want)
+	res, granted, err := l.eval(ctx, rkey, want, ls != nil)
 	if err != nil {
 		if redisx.CallerGone(ctx, err) {
 			return Result{}, ctx.Err()
@@ -284,11 +301,16 @@ func (l *Limiter) decide(ctx context.Context, next bulwark.Next, key, rkey strin
 	}
 	if ls != nil {
 		now := l.clock.Now().UnixNano()
+		if granted < want {
+			ls.misses++
+			res.RetryAfter = max(res.RetryAfter, l.backoff(ls.misses))
+			ls.refuse(res.RetryAfter, now)
+		} else {
+			ls.misses = 0
+		}
 		if granted > 0 {
 			ls.fill(int64(granted-1), now+int64(l.lifetime))
-			res.Remaining = granted - 1
-		} else {
-			ls.refuse(res.RetryAfter, now)
+			res.Remaining, res.RetryAfter = granted-1, 0
 		}
 	}
 	if !res.Allowed && n > 0 {
@@ -297,11 +319,26 @@ func (l *Limiter) decide(ctx context.Context, next bulwark.Next, key, rkey strin
 	return res, nil
 }
 
-// eval runs the script within the timeout and the caller's deadline.
-func (l *Limiter) eval(ctx context.Context, rkey string, n int) (Result, int, error) {
+// backoff is how long an instance whose refills of a lease found the
+// bucket short misses times in a row leaves Redis alone: one token's
+// refill time, doubled with each miss, up to a whole lease's. Under
+// contention an instance thus asks Redis about once per lease's refill
+// time; a refill that gets a whole lease ends the backoff.
+func (l *Limiter) backoff(misses int) time.Duration {
+	w := min(l.tokenTime*math.Ldexp(1, min(misses-1, 62)), l.tokenTime*float64(l.lease))
+	return time.Duration(min(w, math.MaxInt64/2))
+}
+
+// eval runs the script within the timeout and the caller's deadline, for
+// n tokens, or, for a lease (partial), for as many of them as there are.
+func (l *Limiter) eval(ctx context.Context, rkey string, n int, partial bool) (Result, int, error) {
 	cctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	v, err := gcra.Run(cctx, l.client, []string{rkey}, l.interval, l.burst, n).Int64Slice()
+	mode := "0"
+	if partial {
+		mode = "1"
+	}
+	v, err := gcra.Run(cctx, l.client, []string{rkey}, l.interval, l.burst, n, mode).Int64Slice()
 	if err != nil {
 		return Result{}, 0, err
 	}

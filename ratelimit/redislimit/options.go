@@ -140,13 +140,14 @@ func WithTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.timeout = d })
 }
 
-// WithLease makes the limiter take up to n tokens from Redis in one round
-// trip and spend them in the instance, which divides the Redis commands
-// per decision by up to n. Leased tokens not spent within one second
-// expire. The price is accuracy: over any interval of length t the fleet
-// admits at most limit × t + burst + instances × min(n, burst) calls,
-// since each instance may hold up to a lease it took before the interval.
-// Default: off (one round trip per decision). It panics if n < 1.
+// WithLease makes the limiter take up to L = min(n, burst, limit × 1s)
+// tokens from Redis in one round trip (what the bucket holds, if fewer)
+// and spend them in the instance, which divides the Redis commands per
+// decision by up to L. Leased tokens not spent within one second expire.
+// The price is accuracy: over any interval of length t the fleet admits
+// at most limit × t + burst + instances × L calls, since each instance
+// may hold up to a lease it took before the interval. Default: off (one
+// round trip per decision). It panics if n < 1.
 func WithLease(n int) Option {
 	if n < 1 {
 		panicf("WithLease", "lease must be at least 1, got %d", n)
