@@ -183,3 +183,33 @@ func TestKillDrill(t *testing.T) {
 		})
 	}
 }
+
+// TestAnObserverMayCallTheLimiter: events are reported after the lease's
+// refill lock is released, so an observer that asks the same limiter for
+// a token is not stuck behind the call that reported.
+func TestAnObserverMayCallTheLimiter(t *testing.T) {
+	s := redistest.Start(t)
+	var (
+		l      *redislimit.Limiter
+		nested atomic.Bool
+		got    = make(chan error, 1)
+	)
+	obs := redislimit.WithObserver(func(_ context.Context, e bulwark.Event) {
+		if e.Type != redislimit.EventDegraded || !nested.CompareAndSwap(false, true) {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := l.AllowN(ctx, "", 1)
+		got <- err
+	})
+	l = redislimit.New(s.Client(t), 1000, 100, redislimit.WithLease(10), redislimit.WithFailMode(redislimit.FailOpen), obs)
+	s.Kill()
+	require.NoError(t, l.Execute(context.Background(), nop), "FailOpen admits")
+	select {
+	case err := <-got:
+		require.NoError(t, err, "the observer's own call was decided, not left waiting for the refill lock")
+	default:
+		t.Fatal("no EventDegraded")
+	}
+}

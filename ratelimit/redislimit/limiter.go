@@ -213,7 +213,7 @@ func (l *Limiter) acquire(ctx context.Context, next bulwark.Next) error {
 		_, err := l.leased(ctx, next, key, rkey, 1)
 		return err
 	}
-	_, err := l.decide(ctx, next, key, rkey, 1, nil)
+	_, err := l.decide(ctx, next, key, rkey, 1)
 	return err
 }
 
@@ -230,7 +230,7 @@ func (l *Limiter) leased(ctx context.Context, next bulwark.Next, key, rkey strin
 		return Result{Allowed: true, Remaining: int(max(ls.tokens.Load(), 0))}, nil
 	}
 	if n > 1 {
-		return l.decide(ctx, next, key, rkey, n, nil)
+		return l.decide(ctx, next, key, rkey, n)
 	}
 	if wait := ls.refused(now); wait > 0 {
 		return Result{RetryAfter: wait}, l.reject(ctx, next, wait, nil)
@@ -238,15 +238,18 @@ func (l *Limiter) leased(ctx context.Context, next bulwark.Next, key, rkey strin
 	if err := ls.lock(ctx); err != nil {
 		return Result{}, err
 	}
-	defer ls.unlock()
 	now = l.clock.Now().UnixNano()
-	if ls.take(1, now) { // refilled while this call waited
-		return Result{Allowed: true, Remaining: int(max(ls.tokens.Load(), 0))}, nil
+	var v verdict
+	switch wait := ls.refused(now); {
+	case ls.take(1, now): // refilled while this call waited
+		v.res = Result{Allowed: true, Remaining: int(max(ls.tokens.Load(), 0))}
+	case wait > 0:
+		v = verdict{res: Result{RetryAfter: wait}, rejected: true, hint: wait}
+	default:
+		v = l.ask(ctx, key, rkey, 1, ls)
 	}
-	if wait := ls.refused(now); wait > 0 {
-		return Result{RetryAfter: wait}, l.reject(ctx, next, wait, nil)
-	}
-	return l.decide(ctx, next, key, rkey, 1, ls)
+	ls.unlock()
+	return l.settle(ctx, next, v)
 }
 
 // AllowN takes n tokens from the bucket of key, or none: it returns
@@ -271,16 +274,59 @@ func (l *Limiter) AllowN(ctx context.Context, key string, n int) (Result, error)
 	if l.lease > 0 && n > 0 {
 		return l.leased(ctx, bulwark.Next{}, key, rkey, n)
 	}
-	return l.decide(ctx, bulwark.Next{}, key, rkey, n, nil)
+	return l.decide(ctx, bulwark.Next{}, key, rkey, n)
 }
 
 // decide asks Redis for n tokens of the bucket at rkey (user key key), or
-// lets the fail mode decide when Redis cannot be asked. With ls, the lease
-// to refill (n = 1), it asks for a lease of tokens, takes one and leaves
-// the rest in ls.
-func (l *Limiter) decide(ctx context.Context, next bulwark.Next, key, rkey string, n int, ls *lease) (Result, error) {
+// lets the fail mode decide when Redis cannot be asked.
+func (l *Limiter) decide(ctx context.Context, next bulwark.Next, key, rkey string, n int) (Result, error) {
+	return l.settle(ctx, next, l.ask(ctx, key, rkey, n, nil))
+}
+
+// verdict is a decision and what it has to report. It is made under the
+// lease's refill lock, if any, and reported once the lock is released, so
+// that an observer may call the limiter.
+type verdict struct {
+	res      Result
+	err      error         // the caller's ctx.Err(), returned as is
+	health   healthChange  // what the decision's round trip did to the health record
+	failure  error         // the round trip's error, for EventDegraded
+	rejected bool          // the tokens were refused
+	hint     time.Duration // of a rejection; 0 or less: none
+	cause    error         // of a FailClosed rejection
+}
+
+type healthChange uint8
+
+const (
+	unchanged healthChange = iota
+	degraded
+	recovered
+)
+
+// settle reports what v has to report and returns its decision.
+func (l *Limiter) settle(ctx context.Context, next bulwark.Next, v verdict) (Result, error) {
+	switch v.health {
+	case degraded:
+		l.report(ctx, next, bulwark.Event{Type: EventDegraded, Err: v.failure, Reason: "redis_unavailable"})
+	case recovered:
+		l.report(ctx, next, bulwark.Event{Type: EventRecovered})
+	}
+	if v.err != nil {
+		return v.res, v.err
+	}
+	if v.rejected {
+		return v.res, l.reject(ctx, next, v.hint, v.cause)
+	}
+	return v.res, nil
+}
+
+// ask decides like decide, reporting nothing. With ls, the lease to
+// refill (n = 1), it asks for a lease of tokens, takes one and leaves the
+// rest in ls; it requires the refill lock held.
+func (l *Limiter) ask(ctx context.Context, key, rkey string, n int, ls *lease) verdict {
 	if !l.health.Ask(l.recheck) {
-		return l.fallback(ctx, next, key, n, nil)
+		return l.fallback(ctx, key, n, nil)
 	}
 	want := n
 	if ls != nil {
@@ -289,15 +335,17 @@ func (l *Limiter) decide(ctx context.Context, next bulwark.Next, key, rkey strin
 	res, granted, err := l.eval(ctx, rkey, want, ls != nil)
 	if err != nil {
 		if redisx.CallerGone(ctx, err) {
-			return Result{}, ctx.Err()
+			return verdict{err: ctx.Err()}
 		}
+		v := l.fallback(ctx, key, n, err)
 		if l.health.Failed(l.recheck) {
-			l.report(ctx, next, bulwark.Event{Type: EventDegraded, Err: err, Reason: "redis_unavailable"})
+			v.health, v.failure = degraded, err
 		}
-		return l.fallback(ctx, next, key, n, err)
+		return v
 	}
+	var v verdict
 	if l.health.Succeeded() {
-		l.report(ctx, next, bulwark.Event{Type: EventRecovered})
+		v.health = recovered
 	}
 	if ls != nil {
 		now := l.clock.Now().UnixNano()
@@ -313,10 +361,11 @@ func (l *Limiter) decide(ctx context.Context, next bulwark.Next, key, rkey strin
 			res.Remaining, res.RetryAfter = granted-1, 0
 		}
 	}
+	v.res = res
 	if !res.Allowed && n > 0 {
-		return res, l.reject(ctx, next, res.RetryAfter, nil)
+		v.rejected, v.hint = true, res.RetryAfter
 	}
-	return res, nil
+	return v
 }
 
 // backoff is how long an instance whose refills of a lease found the
@@ -361,25 +410,25 @@ func (l *Limiter) eval(ctx context.Context, rkey string, n int, partial bool) (R
 // fallback decides by the fail mode for a call Redis could not decide;
 // cause is Redis's error (nil when the call did not ask, Redis being known
 // to be away).
-func (l *Limiter) fallback(ctx context.Context, next bulwark.Next, key string, n int, cause error) (Result, error) {
+func (l *Limiter) fallback(ctx context.Context, key string, n int, cause error) verdict {
 	l.fallbacks.Add(1)
 	switch l.mode {
 	case FailOpen:
-		return Result{Allowed: true, Degraded: true}, nil
+		return verdict{res: Result{Allowed: true, Degraded: true}}
 	case FailClosed:
 		if cause == nil {
 			cause = errUnavailable
 		}
-		return Result{Degraded: true, RetryAfter: -1}, l.reject(ctx, next, 0, cause)
+		return verdict{res: Result{Degraded: true, RetryAfter: -1}, rejected: true, cause: cause}
 	}
 	lctx := context.WithValue(ctx, localKeyType{}, key)
 	for range n {
 		if err := l.local.Execute(lctx, nop); err != nil {
 			d, _ := bulwark.RetryAfter(err)
-			return Result{Degraded: true, RetryAfter: d}, l.reject(ctx, next, d, nil)
+			return verdict{res: Result{Degraded: true, RetryAfter: d}, rejected: true, hint: d}
 		}
 	}
-	return Result{Allowed: true, Degraded: true}, nil
+	return verdict{res: Result{Allowed: true, Degraded: true}}
 }
 
 func nop(context.Context) error { return nil }

@@ -171,7 +171,9 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 }
 
 // WithObserver adds an observer of the limiter's events: rejections,
-// EventDegraded and EventRecovered. Default: none. It panics if o is nil.
+// EventDegraded and EventRecovered. It is never called with a lock of the
+// limiter held, so it may call the limiter. Default: none. It panics if o
+// is nil.
 func WithObserver(o bulwark.Observer) Option {
 	o = policyopt.Observer("redislimit", o)
 	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
