@@ -46,7 +46,9 @@
 // cause) when that begins and [EventRecovered] when Redis answers again,
 // sets the bulwark.redis.degraded gauge to 1 meanwhile, and shows
 // "degraded" in its Status. A half-open probe's request while Redis is
-// known to be away returns at once, so the probe is admitted locally. The
+// known to be away returns at once, so the probe is admitted locally; a
+// probe's request that the caller's deadline ends counts as Redis not
+// answering, as one the timeout ends does. The
 // latest transition of each name that could not be written is written
 // once Redis answers. Recovery is automatic.
 //

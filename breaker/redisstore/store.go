@@ -269,18 +269,26 @@ var errAway = errors.New("bulwark/redisstore: redis unavailable")
 // AcquireProbe asks Redis for one of the fleet's probes of the shared
 // opening seq of name, within the store's timeout and ctx. While Redis is
 // known to be away it answers at once with an error, so that the breaker
-// decides alone.
+// decides alone. A request that ctx's deadline ends counts as Redis not
+// answering, as one that the timeout ends does; one that ctx's
+// cancellation ends does not.
 func (s *Store) AcquireProbe(ctx context.Context, name string, seq uint64, probes int, wait time.Duration) (bool, error) {
 	if s.done == nil || s.isClosed() || !s.health.Ask(s.interval) {
 		return false, errAway
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	n, err := probeScript.Run(cctx, s.client, []string{s.key(name) + ":probes:" + strconv.FormatUint(seq, 10)},
 		max(wait.Milliseconds(), 1)).Int64()
 	if err != nil {
-		if !redisx.CallerGone(ctx, err) {
+		if redisx.CountsAgainstRedis(ctx, err) {
 			s.failed(err)
+		}
+		if redisx.CallerGone(ctx, err) {
+			return false, ctx.Err()
 		}
 		return false, err
 	}

@@ -212,3 +212,23 @@ func TestCloseStopsTheGoroutine(t *testing.T) {
 	_, err := st.AcquireProbe(context.Background(), "x", 1, 1, time.Second)
 	assert.Error(t, err, "a closed store leaves the decision to the breaker")
 }
+
+// TestCallerDeadlinesOnAHungServerDegrade: a probe's request that the
+// caller's deadline ends, shorter than the store's timeout, counts as
+// Redis not answering: the store is degraded, and the next request
+// returns at once.
+func TestCallerDeadlinesOnAHungServerDegrade(t *testing.T) {
+	s := redistest.Start(t)
+	st := redisstore.New(s.Client(t), redisstore.WithTimeout(time.Second), redisstore.WithSyncInterval(time.Hour))
+	defer st.Close()
+	ctx := context.Background()
+	_, err := st.AcquireProbe(ctx, "x", 1, 1, time.Second)
+	require.NoError(t, err)
+	s.Pause()
+	defer s.Resume()
+	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel()
+	_, err = st.AcquireProbe(short, "x", 1, 1, time.Second)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.True(t, st.Degraded(), "Redis did not answer within the caller's deadline")
+}

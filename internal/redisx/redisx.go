@@ -77,10 +77,20 @@ func Bounded(c redis.UniversalClient) bool {
 }
 
 // CallerGone reports whether a command that failed with err under ctx, the
-// caller's context, failed because the caller gave up: the caller's
-// context is done. Such a failure says nothing of Redis.
+// caller's context, failed because the caller's context is done: the
+// caller gets ctx.Err().
 func CallerGone(ctx context.Context, err error) bool {
 	return err != nil && ctx.Err() != nil
+}
+
+// CountsAgainstRedis reports whether a command that failed with err under
+// ctx, the caller's context, counts as a failure to reach Redis: any
+// failure but one the caller's cancellation caused. A command that the
+// caller's deadline ended counts, since Redis did not answer within it:
+// with deadlines shorter than the policy's timeout, a hung Redis would
+// otherwise never be found out.
+func CountsAgainstRedis(ctx context.Context, err error) bool {
+	return err != nil && !errors.Is(ctx.Err(), context.Canceled)
 }
 
 // IsScriptError reports whether err is an error Redis returned for the

@@ -50,12 +50,19 @@
 // default 3s) otherwise; pool waits and go-redis's retries stop at the
 // deadline either way.
 //
-// A caller whose own deadline ends the round trip gets ctx.Err(): that is
-// the caller's business and says nothing of Redis.
+// A caller whose own deadline ends the round trip gets ctx.Err(), and
+// the round trip counts as Redis not answering, as one the timeout ends
+// does: with callers' deadlines shorter than the timeout, a hung Redis
+// would otherwise never be found out, and every call would wait out its
+// deadline instead of the fail mode deciding. A caller that cancels its
+// context gets ctx.Err() too, and that says nothing of Redis; go-redis
+// ends a read at its deadline, not at a cancellation, so a cancelled
+// caller's round trip may last until the timeout.
 //
 // # When Redis cannot be asked
 //
-// A round trip that fails or times out makes the limiter degraded: it
+// A round trip that fails or times out (by WithTimeout or the caller's
+// deadline) makes the limiter degraded: it
 // reports [EventDegraded] (with the cause), sets the bulwark.redis.degraded
 // gauge to 1 and shows "degraded" in its Status, and [WithFailMode]
 // decides: [FailLocal] (the default) with a token bucket per key in the

@@ -69,7 +69,7 @@ func TestHungServerBoundsEveryDecision(t *testing.T) {
 		cancel()
 		assert.ErrorIs(t, err, context.DeadlineExceeded, "the caller's deadline came before the 1s Redis timeout")
 		assert.Less(t, d, 30*time.Millisecond+slack, "bounded by the caller's deadline (ContextTimeoutEnabled=%v)", ctxTimeouts)
-		assert.False(t, caller.Degraded(), "the caller's own deadline says nothing of Redis")
+		assert.True(t, caller.Degraded(), "Redis did not answer within the caller's deadline")
 		t.Logf("ContextTimeoutEnabled=%v: caller deadline 30ms, returned after %v", ctxTimeouts, d)
 		s.Resume()
 
@@ -212,4 +212,54 @@ func TestAnObserverMayCallTheLimiter(t *testing.T) {
 	default:
 		t.Fatal("no EventDegraded")
 	}
+}
+
+// TestCallerDeadlinesOnAHungServerDegrade: when callers' deadlines are
+// shorter than WithTimeout, a hung Redis is still found out: a round trip
+// that the caller's deadline ends counts as a failure to reach Redis, and
+// the fail mode decides the calls after it. The caller whose deadline
+// ended the round trip gets ctx.Err().
+func TestCallerDeadlinesOnAHungServerDegrade(t *testing.T) {
+	s := redistest.Start(t)
+	l := redislimit.New(s.Client(t, hungClient(false)), hourly, 1000, redislimit.WithTimeout(time.Second),
+		redislimit.WithFailMode(redislimit.FailOpen))
+	ctx := context.Background()
+	require.NoError(t, l.Execute(ctx, nop))
+	s.Pause()
+	defer s.Resume()
+	failed := 0
+	for range 20 {
+		short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+		err := l.Execute(short, nop)
+		cancel()
+		if err != nil {
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			failed++
+		}
+	}
+	assert.True(t, l.Degraded(), "Redis did not answer within the callers' deadlines")
+	// The first call, and one per recheck interval (2s) on a machine
+	// that stalls.
+	assert.Less(t, failed, 5, "FailOpen decides once Redis is known to hang")
+}
+
+// TestACancelledCallerSaysNothingOfRedis: a caller that cancels its
+// context during a round trip gets ctx.Err(), and Redis is not taken to
+// be unavailable.
+func TestACancelledCallerSaysNothingOfRedis(t *testing.T) {
+	s := redistest.Start(t)
+	// go-redis ends a read at its deadline, not at a cancellation: the
+	// round trip lasts the timeout.
+	l := redislimit.New(s.Client(t, hungClient(false)), hourly, 1000, redislimit.WithTimeout(200*time.Millisecond),
+		redislimit.WithFailMode(redislimit.FailOpen))
+	ctx := context.Background()
+	require.NoError(t, l.Execute(ctx, nop))
+	s.Pause()
+	defer s.Resume()
+	cctx, cancel := context.WithCancel(ctx)
+	stop := time.AfterFunc(30*time.Millisecond, cancel)
+	defer stop.Stop()
+	err := l.Execute(cctx, nop)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.False(t, l.Degraded())
 }

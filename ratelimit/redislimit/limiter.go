@@ -328,17 +328,22 @@ func (l *Limiter) ask(ctx context.Context, key, rkey string, n int, ls *lease) v
 	if !l.health.Ask(l.recheck) {
 		return l.fallback(ctx, key, n, nil)
 	}
+	if err := ctx.Err(); err != nil {
+		return verdict{err: err} // gone before asking: that says nothing of Redis
+	}
 	want := n
 	if ls != nil {
 		want = l.lease
 	}
 	res, granted, err := l.eval(ctx, rkey, want, ls != nil)
 	if err != nil {
+		var v verdict
 		if redisx.CallerGone(ctx, err) {
-			return verdict{err: ctx.Err()}
+			v.err = ctx.Err()
+		} else {
+			v = l.fallback(ctx, key, n, err)
 		}
-		v := l.fallback(ctx, key, n, err)
-		if l.health.Failed(l.recheck) {
+		if redisx.CountsAgainstRedis(ctx, err) && l.health.Failed(l.recheck) {
 			v.health, v.failure = degraded, err
 		}
 		return v

@@ -130,7 +130,7 @@ func WithLocalShare(share float64) Option {
 
 // WithTimeout bounds the Redis round trip of one decision; a decision is
 // also bounded by the caller's deadline. A round trip that does not end in
-// time counts as Redis being unavailable: the fail mode decides, and
+// time (by either) counts as Redis being unavailable: the fail mode decides, and
 // while it does, one call per two timeouts asks Redis again. Default:
 // 50ms. It panics if d <= 0.
 func WithTimeout(d time.Duration) Option {
