@@ -62,13 +62,16 @@
 // # When Redis cannot be asked
 //
 // A round trip that fails or times out (by WithTimeout or the caller's
-// deadline) makes the limiter degraded: it
-// reports [EventDegraded] (with the cause), sets the bulwark.redis.degraded
-// gauge to 1 and shows "degraded" in its Status, and [WithFailMode]
-// decides: [FailLocal] (the default) with a token bucket per key in the
-// instance, at the share of the limit and burst that [WithLocalShare]
-// gives (all of it by default: with n instances, 1/n keeps the fleet near
-// the limit); [FailOpen] admits; [FailClosed] rejects with an error that
+// deadline) makes the limiter degraded: it reports [EventDegraded] (with
+// the cause), sets the bulwark.redis.degraded gauge to 1 and shows
+// "degraded" in its Status, and [WithFailMode] decides: [FailLocal] (the
+// default) with a token bucket per key in the instance, at the share of
+// the limit and burst that [WithLocalShare] gives (all of it by default:
+// with n instances, 1/n keeps the fleet near the limit), which decides n
+// tokens all or none as Redis does, remembers at most 10000 keys
+// (forgetting full buckets first; a forgotten key finds a full bucket)
+// and reports nothing of its own: its rejections are the limiter's;
+// [FailOpen] admits; [FailClosed] rejects with an error that
 // matches ratelimit.ErrLimited and wraps Redis's error. While degraded,
 // decisions are made at once, without waiting for Redis, and one call per
 // two timeouts asks Redis again; its answer ends the degraded state with

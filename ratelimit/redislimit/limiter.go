@@ -61,8 +61,9 @@ type Limiter struct {
 	lease     int
 	lifetime  time.Duration // of a lease
 	leases    leaseTable
-	clock     clock.Clock      // of the leases
-	local     *ratelimit.Keyed // FailLocal's buckets
+	clock     clock.Clock   // of the leases
+	local     *localBuckets // FailLocal's buckets
+	epoch     time.Time     // of the local buckets, on clock
 	health    redisx.Health
 	name      string
 	reporter  core.Reporter
@@ -149,9 +150,9 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 		reporter:  c.tel.Reporter(kind),
 	}
 	l.plainKey = l.redisKey("")
-	if c.mode == FailLocal {
-		share := float64(limit) * c.share
-		l.local = ratelimit.NewKeyed(rate.Limit(share), max(1, int(float64(burst)*c.share)), localKey)
+	if c.mode == FailLocal && limit != rate.Inf {
+		l.local = newLocalBuckets(float64(limit)*c.share, max(1, int(float64(burst)*c.share)))
+		l.epoch = l.clock.Now()
 	}
 	observe.Calls(l.reporter, l, (*Limiter).rejections, outcome.Rejected)
 	l.observe()
@@ -326,7 +327,7 @@ func (l *Limiter) settle(ctx context.Context, next bulwark.Next, v verdict) (Res
 // rest in ls; it requires the refill lock held.
 func (l *Limiter) ask(ctx context.Context, key, rkey string, n int, ls *lease) verdict {
 	if !l.health.Ask(l.recheck) {
-		return l.fallback(ctx, key, n, nil)
+		return l.fallback(key, n, nil)
 	}
 	if err := ctx.Err(); err != nil {
 		return verdict{err: err} // gone before asking: that says nothing of Redis
@@ -341,7 +342,7 @@ func (l *Limiter) ask(ctx context.Context, key, rkey string, n int, ls *lease) v
 		if redisx.CallerGone(ctx, err) {
 			v.err = ctx.Err()
 		} else {
-			v = l.fallback(ctx, key, n, err)
+			v = l.fallback(key, n, err)
 		}
 		if redisx.CountsAgainstRedis(ctx, err) && l.health.Failed(l.recheck) {
 			v.health, v.failure = degraded, err
@@ -415,7 +416,7 @@ func (l *Limiter) eval(ctx context.Context, rkey string, n int, partial bool) (R
 // fallback decides by the fail mode for a call Redis could not decide;
 // cause is Redis's error (nil when the call did not ask, Redis being known
 // to be away).
-func (l *Limiter) fallback(ctx context.Context, key string, n int, cause error) verdict {
+func (l *Limiter) fallback(key string, n int, cause error) verdict {
 	l.fallbacks.Add(1)
 	switch l.mode {
 	case FailOpen:
@@ -426,23 +427,8 @@ func (l *Limiter) fallback(ctx context.Context, key string, n int, cause error) 
 		}
 		return verdict{res: Result{Degraded: true, RetryAfter: -1}, rejected: true, cause: cause}
 	}
-	lctx := context.WithValue(ctx, localKeyType{}, key)
-	for range n {
-		if err := l.local.Execute(lctx, nop); err != nil {
-			d, _ := bulwark.RetryAfter(err)
-			return verdict{res: Result{Degraded: true, RetryAfter: d}, rejected: true, hint: d}
-		}
-	}
-	return verdict{res: Result{Allowed: true, Degraded: true}}
-}
-
-func nop(context.Context) error { return nil }
-
-type localKeyType struct{}
-
-func localKey(ctx context.Context) string {
-	k, _ := ctx.Value(localKeyType{}).(string)
-	return k
+	res := l.local.take(key, n, int64(l.clock.Since(l.epoch)))
+	return verdict{res: res, rejected: !res.Allowed, hint: res.RetryAfter}
 }
 
 // errUnavailable is the cause of a FailClosed rejection made without
