@@ -21,7 +21,8 @@ import (
 type Store interface {
 	// Publish shares a transition of the breaker named name in this
 	// instance. It must not block: a store queues the transition and
-	// writes it later, keeping at least the latest of each name.
+	// writes it later, keeping at least the latest of each name, and
+	// shares an opening with the time it has left when written.
 	Publish(name string, t Transition)
 	// Watch delivers the fleet's transitions of the breakers named name to
 	// apply, from the store's own goroutine, until stop is called; the

@@ -53,7 +53,7 @@ type Store struct {
 
 	mu       sync.Mutex
 	watchers map[string][]*watcher
-	pending  map[string]breaker.Transition
+	pending  map[string]queued
 	closed   bool
 	wake     chan struct{}
 	done     chan struct{}
@@ -64,6 +64,14 @@ var (
 	_ breaker.Store       = (*Store)(nil)
 	_ bulwark.Inspectable = (*Store)(nil)
 )
+
+// queued is a transition waiting to be written: an opening keeps its end,
+// so that a transition queued while Redis is away is written with the time
+// it has left then.
+type queued struct {
+	t   breaker.Transition
+	end time.Time // of an opening
+}
 
 type watcher struct {
 	apply func(breaker.Transition)
@@ -174,7 +182,7 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 		name:     c.tel.Name,
 		reporter: c.tel.Reporter(kind),
 		watchers: map[string][]*watcher{},
-		pending:  map[string]breaker.Transition{},
+		pending:  map[string]queued{},
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		exited:   make(chan struct{}),
@@ -215,14 +223,20 @@ func (s *Store) key(name string) string { return s.prefix + "{" + redisx.EscapeK
 
 // Publish queues t, a transition of this instance's breaker named name, and
 // wakes the store's goroutine to write it. While Redis is away the latest
-// transition of each name waits to be written.
+// transition of each name waits to be written: an opening is written with
+// the time it has left when it is written, and not at all once it has
+// passed.
 func (s *Store) Publish(name string, t breaker.Transition) {
 	if s.done == nil {
 		return
 	}
+	q := queued{t: t}
+	if t.State == breaker.Open {
+		q.end = time.Now().Add(t.OpenFor)
+	}
 	s.mu.Lock()
 	if !s.closed {
-		s.pending[name] = t
+		s.pending[name] = q
 	}
 	s.mu.Unlock()
 	select {
@@ -337,7 +351,7 @@ func (s *Store) run() {
 func (s *Store) sync() {
 	s.mu.Lock()
 	pending := s.pending
-	s.pending = map[string]breaker.Transition{}
+	s.pending = map[string]queued{}
 	names := make([]string, 0, len(s.watchers))
 	for n := range s.watchers {
 		names = append(names, n)
@@ -346,16 +360,19 @@ func (s *Store) sync() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	for name, t := range pending {
-		state := "closed"
-		if t.State == breaker.Open {
-			state = "open"
+	for name, q := range pending {
+		state, left := "closed", time.Duration(0)
+		if q.t.State == breaker.Open {
+			state, left = "open", time.Until(q.end)
+			if left <= 0 {
+				continue // the opening has passed: nothing to share
+			}
 		}
 		err := publishScript.Run(ctx, s.client, []string{s.key(name)},
-			state, t.OpenFor.Microseconds(), t.Reason, stateTTL.Milliseconds()).Err()
+			state, max(left.Microseconds(), 1), q.t.Reason, stateTTL.Milliseconds()).Err()
 		if err != nil {
 			s.failed(err)
-			s.requeue(name, t)
+			s.requeue(name, q)
 			continue
 		}
 		s.succeeded()
@@ -397,10 +414,10 @@ func (s *Store) sync() {
 
 // requeue puts back a transition that could not be written, unless a
 // newer one of the same name was published meanwhile.
-func (s *Store) requeue(name string, t breaker.Transition) {
+func (s *Store) requeue(name string, q queued) {
 	s.mu.Lock()
 	if _, ok := s.pending[name]; !ok && !s.closed {
-		s.pending[name] = t
+		s.pending[name] = q
 	}
 	s.mu.Unlock()
 }

@@ -232,3 +232,35 @@ func TestCallerDeadlinesOnAHungServerDegrade(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.True(t, st.Degraded(), "Redis did not answer within the caller's deadline")
 }
+
+// TestAnOpeningQueuedDuringAnOutageKeepsItsEnd: a transition queued while
+// Redis hangs is written, once it answers, with the time its opening has
+// left then, and not at all if the opening has passed.
+func TestAnOpeningQueuedDuringAnOutageKeepsItsEnd(t *testing.T) {
+	s := redistest.Start(t)
+	c := s.Client(t)
+	st := redisstore.New(s.Client(t), redisstore.WithSyncInterval(20*time.Millisecond),
+		redisstore.WithTimeout(100*time.Millisecond))
+	defer st.Close()
+	defer st.Watch("other", func(breaker.Transition) {})() // a read each sync, which tells when Redis answers
+	ctx := context.Background()
+	require.Eventually(t, func() bool { return s.CommandStats(t)["evalsha"] > 0 }, 5*time.Second, time.Millisecond)
+
+	s.Pause()
+	st.Publish("short", breaker.Transition{State: breaker.Open, OpenFor: 200 * time.Millisecond, Reason: breaker.ReasonConsecutiveFailures})
+	st.Publish("long", breaker.Transition{State: breaker.Open, OpenFor: time.Minute, Reason: breaker.ReasonConsecutiveFailures})
+	const outage = 400 * time.Millisecond
+	time.Sleep(outage) // the outage outlasts the short opening
+	s.Resume()
+	require.Eventually(t, func() bool { return !st.Degraded() && s.CommandStats(t)["evalsha"] > 0 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return c.Exists(ctx, "bulwark:breaker:{long}").Val() == 1 }, 5*time.Second, time.Millisecond)
+
+	assert.Zero(t, c.Exists(ctx, "bulwark:breaker:{short}").Val(), "an opening that passed during the outage is not shared")
+	until, err := c.HGet(ctx, "bulwark:breaker:{long}", "until").Int64()
+	require.NoError(t, err)
+	now, err := c.Time(ctx).Result()
+	require.NoError(t, err)
+	left := time.Duration(until-now.UnixMicro()) * time.Microsecond
+	t.Logf("an opening of 1m queued for %v was shared with %v left", outage, left)
+	assert.LessOrEqual(t, left, time.Minute-outage, "the opening kept its end; it did not start again when written")
+}
