@@ -129,9 +129,10 @@ func WithSyncInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.interval = d })
 }
 
-// WithTimeout bounds each Redis round trip of the store: a sync, a
-// publish, a half-open probe's request (which is also bounded by the
-// call's context). Default: 100ms. It panics if d <= 0.
+// WithTimeout bounds each Redis round trip of the store: each pipeline of
+// a sync's writes and reads (up to 256 scripts), a half-open probe's
+// request (which is also bounded by the call's context). Default: 100ms.
+// It panics if d <= 0.
 func WithTimeout(d time.Duration) Option {
 	if d <= 0 {
 		panicf("WithTimeout", "timeout must be > 0, got %v", d)
@@ -347,10 +348,17 @@ func (s *Store) run() {
 }
 
 // sync writes the pending transitions, then reads the state of every
-// watched name and delivers what changed.
+// watched name and delivers what changed. Each is done in pipelined round
+// trips of at most batch scripts, each bounded by the timeout; the first
+// that fails to reach Redis ends the sync, and the transitions not
+// written wait for the next.
 func (s *Store) sync() {
 	s.mu.Lock()
-	pending := s.pending
+	pending := make([]string, 0, len(s.pending))
+	queue := s.pending
+	for n := range queue {
+		pending = append(pending, n)
+	}
 	s.pending = map[string]queued{}
 	names := make([]string, 0, len(s.watchers))
 	for n := range s.watchers {
@@ -358,58 +366,123 @@ func (s *Store) sync() {
 	}
 	s.mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
-	for name, q := range pending {
-		state, left := "closed", time.Duration(0)
-		if q.t.State == breaker.Open {
-			state, left = "open", time.Until(q.end)
-			if left <= 0 {
-				continue // the opening has passed: nothing to share
+	if len(pending) > 0 {
+		_, sent, err := s.roundTrips(publishScript, len(pending), func(i int) (string, []any) {
+			q := queue[pending[i]]
+			state, left := "closed", time.Duration(0)
+			if q.t.State == breaker.Open {
+				state, left = "open", time.Until(q.end)
 			}
-		}
-		err := publishScript.Run(ctx, s.client, []string{s.key(name)},
-			state, max(left.Microseconds(), 1), q.t.Reason, stateTTL.Milliseconds()).Err()
+			return s.key(pending[i]), []any{state, max(left.Microseconds(), 1), q.t.Reason, stateTTL.Milliseconds()}
+		}, func(i int) bool {
+			q := queue[pending[i]]
+			return q.t.State != breaker.Open || time.Until(q.end) > 0 // an opening that has passed is not shared
+		})
 		if err != nil {
-			s.failed(err)
-			s.requeue(name, q)
-			continue
+			for _, n := range pending[sent:] {
+				s.requeue(n, queue[n])
+			}
+			if err != errClosed {
+				s.failed(err)
+			}
+			return
 		}
-		s.succeeded()
 	}
 	if len(names) == 0 {
-		return
-	}
-	pipe := s.client.Pipeline()
-	cmds := make([]*redis.Cmd, len(names))
-	for i, n := range names {
-		cmds[i] = readScript.EvalSha(ctx, pipe, []string{s.key(n)})
-	}
-	_, err := pipe.Exec(ctx)
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		if err = readScript.Load(ctx, s.client).Err(); err == nil {
-			pipe = s.client.Pipeline()
-			for i, n := range names {
-				cmds[i] = readScript.EvalSha(ctx, pipe, []string{s.key(n)})
-			}
-			_, err = pipe.Exec(ctx)
+		if len(pending) > 0 {
+			s.succeeded()
 		}
-	}
-	if err != nil {
-		s.failed(err)
 		return
 	}
-	s.succeeded()
-	for i, n := range names {
+	cmds, read, err := s.roundTrips(readScript, len(names), func(i int) (string, []any) {
+		return s.key(names[i]), nil
+	}, nil)
+	switch {
+	case err == errClosed:
+	case err != nil:
+		s.failed(err)
+	default:
+		s.succeeded()
+	}
+	for i, n := range names[:read] {
 		v, err := cmds[i].Slice()
 		if err != nil || len(v) != 3 {
-			continue
+			continue // a script error at that key: its state cannot be read
 		}
 		seq, _ := v[0].(int64)
 		state, _ := v[1].(string)
 		left, _ := v[2].(int64)
 		s.deliver(n, uint64(seq), state, time.Duration(left)*time.Microsecond)
 	}
+}
+
+// errClosed ends a sync that Close interrupted: it says nothing of Redis.
+var errClosed = errors.New("bulwark/redisstore: closed")
+
+// batch bounds the scripts of one pipelined round trip, so that a round
+// trip fits the timeout however many breakers the store serves.
+const batch = 256
+
+// roundTrips runs sc for the items 0 to n-1 that want says to run (all if
+// want is nil), with the key and arguments that call gives, built as
+// their round trip is sent: in pipelined round trips of at most batch
+// scripts, each bounded by the store's timeout, loading the script when
+// Redis has lost it. It stops at the first round trip that fails to
+// reach Redis, or when the store is closed, and returns the replies (nil
+// for an item not run), the items settled (those before the failed round
+// trip) and the error. A script's own error (a wrong type at its key) is
+// in its reply, and fails no round trip.
+func (s *Store) roundTrips(sc *redis.Script, n int, call func(i int) (string, []any), want func(i int) bool) ([]*redis.Cmd, int, error) {
+	cmds := make([]*redis.Cmd, n)
+	idx := make([]int, 0, min(n, batch))
+	for from := 0; from < n; {
+		if s.isClosed() {
+			return cmds, from, errClosed
+		}
+		idx = idx[:0]
+		to := from
+		for ; to < n && len(idx) < batch; to++ {
+			if want == nil || want(to) {
+				idx = append(idx, to)
+			}
+		}
+		if len(idx) > 0 {
+			if err := s.roundTrip(sc, cmds, idx, call); err != nil {
+				return cmds, from, err
+			}
+		}
+		from = to
+	}
+	return cmds, n, nil
+}
+
+// roundTrip runs the scripts of the items idx in one pipeline within the
+// timeout, and once more after loading the script if Redis had lost it.
+func (s *Store) roundTrip(sc *redis.Script, cmds []*redis.Cmd, idx []int, call func(i int) (string, []any)) error {
+	run := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		defer cancel()
+		pipe := s.client.Pipeline()
+		for _, i := range idx {
+			key, args := call(i)
+			cmds[i] = sc.EvalSha(ctx, pipe, []string{key}, args...)
+		}
+		_, err := pipe.Exec(ctx)
+		return err
+	}
+	err := run()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		err = sc.Load(ctx, s.client).Err()
+		cancel()
+		if err == nil {
+			err = run()
+		}
+	}
+	if err != nil && !redisx.IsScriptError(err) {
+		return err
+	}
+	return nil
 }
 
 // requeue puts back a transition that could not be written, unless a

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -263,4 +264,52 @@ func TestAnOpeningQueuedDuringAnOutageKeepsItsEnd(t *testing.T) {
 	left := time.Duration(until-now.UnixMicro()) * time.Microsecond
 	t.Logf("an opening of 1m queued for %v was shared with %v left", outage, left)
 	assert.LessOrEqual(t, left, time.Minute-outage, "the opening kept its end; it did not start again when written")
+}
+
+// TestManyBreakersOpeningTogetherFitTheTimeout: every round trip of a
+// sync is bounded by the timeout on its own, so that thousands of
+// breakers opening together, and watched together, are written and read
+// without the store taking Redis to be away.
+func TestManyBreakersOpeningTogetherFitTheTimeout(t *testing.T) {
+	s := redistest.Start(t)
+	c := s.Client(t)
+	var ev otest.Events
+	st := redisstore.New(s.Client(t), redisstore.WithSyncInterval(50*time.Millisecond), redisstore.WithObserver(ev.Observe))
+	defer st.Close()
+	const n = 10000
+	var delivered atomic.Int64
+	for i := range n {
+		name := strconv.Itoa(i)
+		defer st.Watch(name, func(breaker.Transition) { delivered.Add(1) })()
+	}
+	for i := range n {
+		st.Publish(strconv.Itoa(i), breaker.Transition{State: breaker.Open, OpenFor: time.Minute, Reason: breaker.ReasonConsecutiveFailures})
+	}
+	ctx := context.Background()
+	require.Eventually(t, func() bool { return c.DBSize(ctx).Val() == n && delivered.Load() == n }, 20*time.Second, 10*time.Millisecond,
+		"written %d, delivered %d", c.DBSize(ctx).Val(), delivered.Load())
+	assert.Empty(t, ev.List(), "Redis answered every round trip within the timeout")
+	assert.False(t, st.Degraded())
+}
+
+// TestScriptsReloadedAfterFlush: a sync whose scripts Redis has lost
+// (SCRIPT FLUSH, a restart) loads them and goes on.
+func TestScriptsReloadedAfterFlush(t *testing.T) {
+	s := redistest.Start(t)
+	c := s.Client(t)
+	st := redisstore.New(s.Client(t), redisstore.WithSyncInterval(20*time.Millisecond))
+	defer st.Close()
+	got := make(chan breaker.Transition, 10)
+	defer st.Watch("x", func(tr breaker.Transition) { got <- tr })()
+	ctx := context.Background()
+	require.Eventually(t, func() bool { return s.CommandStats(t)["evalsha"] > 0 }, 5*time.Second, time.Millisecond)
+	require.NoError(t, c.ScriptFlush(ctx).Err())
+	st.Publish("x", breaker.Transition{State: breaker.Open, OpenFor: time.Minute, Reason: breaker.ReasonConsecutiveFailures})
+	select {
+	case tr := <-got:
+		assert.Equal(t, breaker.Open, tr.State)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the opening was not shared after SCRIPT FLUSH")
+	}
+	assert.False(t, st.Degraded())
 }
