@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
@@ -58,6 +59,9 @@ type Store struct {
 	wake     chan struct{}
 	done     chan struct{}
 	exited   chan struct{}
+	// callbacks counts the observers' and watchers' calls the store's
+	// goroutine is making: a Close made meanwhile does not wait for it.
+	callbacks atomic.Int32
 }
 
 var (
@@ -155,7 +159,9 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 }
 
 // WithObserver adds an observer of the store's events: EventDegraded and
-// EventRecovered. Default: none. It panics if o is nil.
+// EventRecovered. It runs on the store's goroutine (see Close), or, for
+// the outcome of a half-open probe's request, on the caller's. Default:
+// none. It panics if o is nil.
 func WithObserver(o bulwark.Observer) Option {
 	o = policyopt.Observer("redisstore", o)
 	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
@@ -196,7 +202,11 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 const kind = "redisstore"
 
 // Close stops the store's goroutine and waits for it. Its breakers decide
-// alone from then on. Close is idempotent.
+// alone from then on. Close is idempotent. Observers of the store and the
+// functions Watch delivers to (a breaker's, and through it the breaker's
+// observers) run on the store's goroutine: a Close called while one of
+// them runs, from it say, does not wait, and the goroutine ends as soon
+// as that call returns.
 func (s *Store) Close() error {
 	if s.done == nil {
 		return nil
@@ -207,8 +217,19 @@ func (s *Store) Close() error {
 		close(s.done)
 	}
 	s.mu.Unlock()
+	if s.callbacks.Load() > 0 {
+		return nil
+	}
 	<-s.exited
 	return nil
+}
+
+// callback makes f, a call of observers or watchers, on the store's
+// goroutine.
+func (s *Store) callback(f func()) {
+	s.callbacks.Add(1)
+	defer s.callbacks.Add(-1)
+	f()
 }
 
 func (s *Store) isClosed() bool {
@@ -247,7 +268,7 @@ func (s *Store) Publish(name string, t breaker.Transition) {
 }
 
 // Watch delivers the shared transitions of name to apply, from the
-// store's goroutine, until stop is called; the first is the shared state
+// store's goroutine (see Close), until stop is called; the first is the shared state
 // at the next sync, if Redis holds one.
 func (s *Store) Watch(name string, apply func(breaker.Transition)) (stop func()) {
 	if s.done == nil {
@@ -383,14 +404,14 @@ func (s *Store) sync() {
 				s.requeue(n, queue[n])
 			}
 			if err != errClosed {
-				s.failed(err)
+				s.callback(func() { s.failed(err) })
 			}
 			return
 		}
 	}
 	if len(names) == 0 {
 		if len(pending) > 0 {
-			s.succeeded()
+			s.callback(s.succeeded)
 		}
 		return
 	}
@@ -400,9 +421,9 @@ func (s *Store) sync() {
 	switch {
 	case err == errClosed:
 	case err != nil:
-		s.failed(err)
+		s.callback(func() { s.failed(err) })
 	default:
-		s.succeeded()
+		s.callback(s.succeeded)
 	}
 	for i, n := range names[:read] {
 		v, err := cmds[i].Slice()
@@ -517,7 +538,7 @@ func (s *Store) deliver(name string, seq uint64, state string, left time.Duratio
 	}
 	s.mu.Unlock()
 	for _, f := range todo {
-		f(t)
+		s.callback(func() { f(t) })
 	}
 }
 

@@ -313,3 +313,42 @@ func TestScriptsReloadedAfterFlush(t *testing.T) {
 	}
 	assert.False(t, st.Degraded())
 }
+
+// TestCloseFromTheStoresGoroutine: observers and watchers run on the
+// store's goroutine, and a Close called from one of them does not wait
+// for that goroutine, which would wait for it in turn.
+func TestCloseFromTheStoresGoroutine(t *testing.T) {
+	s := redistest.Start(t)
+	t.Run("observer", func(t *testing.T) {
+		var st *redisstore.Store
+		closed := make(chan struct{})
+		var once sync.Once
+		st = redisstore.New(s.Client(t), redisstore.WithSyncInterval(10*time.Millisecond), redisstore.WithTimeout(50*time.Millisecond),
+			redisstore.WithPrefix("observer:"),
+			redisstore.WithObserver(func(_ context.Context, e bulwark.Event) {
+				if e.Type == redisstore.EventDegraded {
+					once.Do(func() { _ = st.Close(); close(closed) })
+				}
+			}))
+		defer st.Watch("x", func(breaker.Transition) {})()
+		s.Pause()
+		defer s.Resume()
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Close from an observer did not return")
+		}
+	})
+	t.Run("watcher", func(t *testing.T) {
+		st := redisstore.New(s.Client(t), redisstore.WithSyncInterval(10*time.Millisecond), redisstore.WithPrefix("watcher:"))
+		closed := make(chan struct{})
+		var once sync.Once
+		defer st.Watch("x", func(breaker.Transition) { once.Do(func() { _ = st.Close(); close(closed) }) })()
+		st.Publish("x", breaker.Transition{State: breaker.Open, OpenFor: time.Minute, Reason: breaker.ReasonConsecutiveFailures})
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Close from a watcher did not return")
+		}
+	})
+}
