@@ -114,8 +114,23 @@ func (b *Breaker) adopt(t Transition) {
 
 // fleetProbe asks the store for one of the fleet's probes of the shared
 // opening seq; a store that cannot answer leaves the decision to the
-// breaker.
+// breaker. Once the store has refused, the breaker refuses without asking
+// until the half-open wait has passed, when the fleet's probes of the
+// opening are free again.
 func (b *Breaker) fleetProbe(ctx context.Context, seq uint64) bool {
+	if r := b.fleetRefused.Load(); r != nil && r.seq == seq && b.sinceEpoch() < r.until {
+		return false
+	}
 	ok, err := b.cfg.store.AcquireProbe(ctx, b.cfg.tel.Name, seq, b.cfg.probes, b.cfg.halfOpenWait)
+	if err == nil && !ok {
+		b.fleetRefused.Store(&refusal{seq: seq, until: addSat(b.sinceEpoch(), b.cfg.halfOpenWait)})
+	}
 	return ok || err != nil
+}
+
+// refusal is the store's refusal of a probe of the shared opening seq,
+// which the breaker keeps until the breaker's epoch reaches until.
+type refusal struct {
+	seq   uint64
+	until time.Duration
 }

@@ -19,7 +19,10 @@
 // probe is admitted only if Redis grants it one of the fleet's k probes
 // (breaker.WithHalfOpenProbes) for that opening: one INCR on a key of the
 // opening that expires after the breaker's half-open wait, so that a probe
-// held by an instance that died frees itself. The fleet sends at most k
+// held by an instance that died frees itself. An instance that Redis
+// refused rejects its calls locally until that wait has passed, and then
+// asks again: a half-open breaker sends Redis about one INCR per half-open
+// wait, however many calls it rejects. The fleet sends at most k
 // probes per shared opening and half-open wait, plus those of instances
 // that decide alone (an instance whose store cannot answer, or that opened
 // before the shared state reached it, admits up to k of its own). No lock
@@ -33,7 +36,9 @@
 // store's Redis traffic is one script per watched name per sync interval,
 // one script per transition its breakers publish (both pipelined, at most
 // 256 scripts per round trip, so that thousands of breakers opening
-// together still fit the timeout), and one INCR per half-open probe. Each
+// together still fit the timeout), and one INCR per half-open probe
+// (a breaker refused one rejects locally until the half-open wait has
+// passed, without asking again). Each
 // round trip is bounded by [WithTimeout] on its own (default 100ms; for a
 // *redis.Client even when its ContextTimeoutEnabled is off, through
 // Client.WithTimeout, which shares its pool and hooks; a cluster or ring
