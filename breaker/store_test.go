@@ -64,6 +64,8 @@ func (s *memStore) AcquireProbe(_ context.Context, _ string, seq uint64, probes 
 
 func TestWithStoreNeedsANameAndAStore(t *testing.T) {
 	assert.PanicsWithValue(t, "bulwark/breaker: WithStore: store must not be nil", func() { breaker.WithStore(nil) })
+	var nilStore *memStore
+	assert.PanicsWithValue(t, "bulwark/breaker: WithStore: store must not be nil", func() { breaker.WithStore(nilStore) })
 	assert.PanicsWithValue(t, "bulwark/breaker: WithStore: a shared breaker needs a name (WithName) to share its state under, got none",
 		func() { breaker.New(breaker.WithStore(&memStore{})) })
 }

@@ -59,6 +59,7 @@ func TestBadInput(t *testing.T) {
 	assert.PanicsWithValue(t, "bulwark/redisstore: WithPrefix: prefix must not be empty", func() { redisstore.WithPrefix("") })
 	assert.PanicsWithValue(t, "bulwark/redisstore: WithSyncInterval: interval must be > 0, got 0s", func() { redisstore.WithSyncInterval(0) })
 	assert.PanicsWithValue(t, "bulwark/redisstore: WithTimeout: timeout must be > 0, got -1s", func() { redisstore.WithTimeout(-time.Second) })
+	assert.PanicsWithValue(t, "bulwark/breaker: WithStore: store must not be nil", func() { breaker.WithStore((*redisstore.Store)(nil)) })
 }
 
 func TestZeroStoreSharesNothing(t *testing.T) {

@@ -127,8 +127,9 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 	}
 	interval := 1e6 / float64(limit)
 	if limit != rate.Inf && interval*float64(burst) > maxTolerance {
-		panicf("New", "burst %d takes %v to refill at %v a second, beyond 2^51µs", burst,
-			time.Duration(interval*float64(burst))*time.Microsecond, float64(limit))
+		const year = 365.25 * 24 * 3600 * 1e6 // µs
+		panicf("New", "burst %d takes %.3g years to refill at %v a second, beyond 2^51µs (71 years)", burst,
+			interval*float64(burst)/year, float64(limit))
 	}
 	c := newConfig(opts)
 	l := &Limiter{
@@ -142,7 +143,7 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 		prefix:    c.prefix,
 		mode:      c.mode,
 		timeout:   c.timeout,
-		recheck:   2 * c.timeout,
+		recheck:   min(c.timeout, math.MaxInt64/2) * 2,
 		lease:     leaseSize(c.lease, limit, burst, c.lifetime),
 		lifetime:  c.lifetime,
 		clock:     c.clock,

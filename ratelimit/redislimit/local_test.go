@@ -2,6 +2,10 @@ package redislimit_test
 
 import (
 	"context"
+	"errors"
+	"math"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,4 +78,25 @@ func TestFailLocalExportsNoSeriesOfItsOwn(t *testing.T) {
 	_ = l.Execute(context.Background(), nop)
 	_ = l.Execute(context.Background(), nop)
 	assert.Equal(t, map[string]int64{"rejected": 1}, testutil.Calls(t, m, "redislimit", "api"))
+}
+
+// TestAHugeTimeoutSaturates: the recheck interval of two timeouts
+// saturates, so that a degraded limiter with WithTimeout(MaxInt64) asks
+// Redis once, not on every call.
+func TestAHugeTimeoutSaturates(t *testing.T) {
+	var dials atomic.Int64
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1,
+		Dialer: func(context.Context, string, string) (net.Conn, error) {
+			dials.Add(1)
+			return nil, errors.New("refused")
+		}})
+	t.Cleanup(func() { _ = c.Close() })
+	l := redislimit.New(c, hourly, 1000, redislimit.WithTimeout(math.MaxInt64), redislimit.WithFailMode(redislimit.FailOpen))
+	require.NoError(t, l.Execute(context.Background(), nop))
+	require.True(t, l.Degraded())
+	first := dials.Load() // go-redis may dial more than once for one command
+	for range 100 {
+		require.NoError(t, l.Execute(context.Background(), nop))
+	}
+	assert.Equal(t, first, dials.Load(), "the fail mode decides until the recheck, which never comes")
 }
