@@ -56,9 +56,12 @@
 // "degraded" in its Status. A half-open probe's request while Redis is
 // known to be away returns at once, so the probe is admitted locally; a
 // probe's request that the caller's deadline ends counts as Redis not
-// answering, as one the timeout ends does. The
-// latest transition of each name that could not be written is written
-// once Redis answers. Recovery is automatic.
+// answering, as one the timeout ends does. The latest transition of each
+// name that could not be written is written once Redis answers. Recovery
+// is automatic. Redis refusing a script at one name's key (WRONGTYPE:
+// another program wrote it) is not Redis being away: that name's
+// transition is dropped, its state is not read and its probes are decided
+// alone, and the store stays healthy for the others.
 //
 // # Zero value
 //

@@ -320,7 +320,7 @@ func (s *Store) AcquireProbe(ctx context.Context, name string, seq uint64, probe
 	n, err := probeScript.Run(cctx, s.client, []string{s.key(name) + ":probes:" + strconv.FormatUint(seq, 10)},
 		max(wait.Milliseconds(), 1)).Int64()
 	if err != nil {
-		if redisx.CountsAgainstRedis(ctx, err) {
+		if redisx.CountsAgainstRedis(ctx, err) && !redisx.IsScriptError(err) {
 			s.failed(err)
 		}
 		if redisx.CallerGone(ctx, err) {

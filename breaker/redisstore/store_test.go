@@ -353,3 +353,32 @@ func TestCloseFromTheStoresGoroutine(t *testing.T) {
 		}
 	})
 }
+
+// TestAScriptErrorIsTheNamesAlone: a key of one name that another program
+// wrote (WRONGTYPE) fails that name's scripts alone: the store is not
+// degraded, and the other names are shared.
+func TestAScriptErrorIsTheNamesAlone(t *testing.T) {
+	s := redistest.Start(t)
+	c := s.Client(t)
+	ctx := context.Background()
+	require.NoError(t, c.Set(ctx, "bulwark:breaker:{bad}", "x", 0).Err())
+	require.NoError(t, c.Set(ctx, "bulwark:breaker:{bad}:probes:1", "x", 0).Err())
+	var ev otest.Events
+	st := redisstore.New(s.Client(t), redisstore.WithSyncInterval(20*time.Millisecond), redisstore.WithObserver(ev.Observe))
+	defer st.Close()
+	got := make(chan breaker.Transition, 10)
+	defer st.Watch("bad", func(breaker.Transition) {})()
+	defer st.Watch("good", func(tr breaker.Transition) { got <- tr })()
+	st.Publish("bad", breaker.Transition{State: breaker.Open, OpenFor: time.Minute, Reason: breaker.ReasonConsecutiveFailures})
+	st.Publish("good", breaker.Transition{State: breaker.Open, OpenFor: time.Minute, Reason: breaker.ReasonConsecutiveFailures})
+	select {
+	case tr := <-got:
+		assert.Equal(t, breaker.Open, tr.State)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the good name's opening was not shared")
+	}
+	_, err := st.AcquireProbe(ctx, "bad", 1, 1, time.Second)
+	require.Error(t, err, "the breaker decides alone")
+	assert.False(t, st.Degraded())
+	assert.Empty(t, ev.List())
+}

@@ -63,20 +63,6 @@ func View(c redis.UniversalClient, timeout time.Duration) redis.UniversalClient 
 	return c
 }
 
-// Bounded reports whether a command through View(c) ends at its
-// context's deadline.
-func Bounded(c redis.UniversalClient) bool {
-	switch c := c.(type) {
-	case *redis.Client:
-		return true
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return false
-}
-
 // CallerGone reports whether a command that failed with err under ctx, the
 // caller's context, failed because the caller's context is done: the
 // caller gets ctx.Err().
@@ -94,13 +80,20 @@ func CountsAgainstRedis(ctx context.Context, err error) bool {
 	return err != nil && !errors.Is(ctx.Err(), context.Canceled)
 }
 
-// IsScriptError reports whether err is an error Redis returned for the
-// script itself (a wrong type at the key, say), not a failure to reach it.
+// IsScriptError reports whether err is Redis refusing a script at its key:
+// WRONGTYPE (another program wrote the key), NOPERM (the ACL forbids it),
+// or an error raised while the script ran. Redis answered, and another
+// key may fare better, so it is not a failure to reach Redis; every other
+// error is (a refused connection, a timeout, and the errors of a server
+// that cannot serve: LOADING, BUSY, READONLY, OOM, MASTERDOWN ...).
 func IsScriptError(err error) bool {
 	var re redis.Error
-	return errors.As(err, &re) && !strings.HasPrefix(re.Error(), "LOADING") &&
-		!strings.HasPrefix(re.Error(), "BUSY") && !strings.HasPrefix(re.Error(), "MASTERDOWN") &&
-		!strings.HasPrefix(re.Error(), "CLUSTERDOWN") && !strings.HasPrefix(re.Error(), "TRYAGAIN")
+	if !errors.As(err, &re) || errors.Is(err, redis.Nil) {
+		return false
+	}
+	msg := re.Error()
+	return strings.HasPrefix(msg, "WRONGTYPE") || strings.HasPrefix(msg, "NOPERM") ||
+		strings.HasPrefix(msg, "ERR") && strings.Contains(msg, "script")
 }
 
 // Health records whether Redis answers. While it does, every decision

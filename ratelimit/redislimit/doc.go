@@ -80,6 +80,14 @@
 // returned within its 200ms deadline, the worst after 51ms, in each fail
 // mode, and decisions were global again once a new server started).
 //
+// Redis refusing the script at a key is not Redis being away: for
+// WRONGTYPE (another program wrote the key: give the limiter a prefix of
+// its own), NOPERM (the ACL forbids the key or EVALSHA) or an error
+// raised while the script ran, the fail mode decides that call, with
+// Result.Degraded set and FailClosed's error wrapping Redis's, but the
+// limiter does not become degraded, and the other keys are still decided
+// in Redis.
+//
 // # Leases
 //
 // [WithLease] (n) lets an instance take up to L tokens in one round trip

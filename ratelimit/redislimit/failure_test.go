@@ -263,3 +263,29 @@ func TestACancelledCallerSaysNothingOfRedis(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	assert.False(t, l.Degraded())
 }
+
+// TestAScriptErrorIsTheKeysAlone: when Redis refuses the script at one
+// key (another program wrote a list there: WRONGTYPE), the fail mode
+// decides that key's calls, and the limiter is not degraded: the other
+// keys are still decided in Redis.
+func TestAScriptErrorIsTheKeysAlone(t *testing.T) {
+	s := redistest.Start(t)
+	c := s.Client(t)
+	ctx := context.Background()
+	require.NoError(t, c.LPush(ctx, "bad:{k}", "x").Err())
+	type key struct{}
+	byKey := redislimit.WithKey(func(ctx context.Context) string { return ctx.Value(key{}).(string) })
+	closed := redislimit.New(s.Client(t), hourly, 1, steady, byKey, redislimit.WithPrefix("bad:"), redislimit.WithFailMode(redislimit.FailClosed))
+	err := closed.Execute(context.WithValue(ctx, key{}, "k"), nop)
+	require.ErrorIs(t, err, ratelimit.ErrLimited, "FailClosed decides the key Redis cannot decide")
+	assert.Contains(t, err.Error(), "WRONGTYPE")
+	assert.False(t, closed.Degraded(), "Redis answered")
+	require.NoError(t, closed.Execute(context.WithValue(ctx, key{}, "other"), nop), "another key is decided in Redis")
+	require.ErrorIs(t, closed.Execute(context.WithValue(ctx, key{}, "other"), nop), ratelimit.ErrLimited, "its burst of 1 is spent in Redis")
+
+	open := redislimit.New(s.Client(t), hourly, 1, steady, redislimit.WithPrefix("bad:"), redislimit.WithFailMode(redislimit.FailOpen))
+	r, err := open.AllowN(ctx, "k", 1)
+	require.NoError(t, err)
+	assert.True(t, r.Allowed && r.Degraded, "FailOpen admits, and says the fail mode decided")
+	assert.False(t, open.Degraded())
+}

@@ -47,7 +47,6 @@ var (
 // matching ratelimit.ErrZeroValue and run nothing. Build one with New.
 type Limiter struct {
 	client    redis.UniversalClient // the view of the user's client
-	bounded   bool                  // commands end at their context's deadline
 	limit     rate.Limit
 	burst     int
 	interval  string  // one token's refill time in µs, for the script
@@ -134,7 +133,6 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 	c := newConfig(opts)
 	l := &Limiter{
 		client:    redisx.View(client, c.timeout),
-		bounded:   redisx.Bounded(client),
 		limit:     limit,
 		burst:     burst,
 		interval:  strconv.FormatFloat(interval, 'g', 17, 64),
@@ -338,6 +336,16 @@ func (l *Limiter) ask(ctx context.Context, key, rkey string, n int, ls *lease) v
 		want = l.lease
 	}
 	res, granted, err := l.eval(ctx, rkey, want, ls != nil)
+	if redisx.IsScriptError(err) {
+		// Redis answered, but cannot decide this key: the fail mode
+		// decides its calls, and the limiter stays healthy for the
+		// others.
+		v := l.fallback(key, n, err)
+		if l.health.Succeeded() {
+			v.health = recovered
+		}
+		return v
+	}
 	if err != nil {
 		var v verdict
 		if redisx.CallerGone(ctx, err) {
@@ -459,12 +467,16 @@ func (l *Limiter) report(ctx context.Context, next bulwark.Next, e bulwark.Event
 	}
 }
 
-// unavailableError is a FailClosed rejection: it matches
+// unavailableError is a FailClosed rejection (Redis unavailable, or
+// refusing the script at the key): it matches
 // ratelimit.ErrLimited and bulwark.ErrRejected, and unwraps to Redis's
 // error.
 type unavailableError struct{ cause error }
 
 func (e unavailableError) Error() string {
+	if redisx.IsScriptError(e.cause) {
+		return "bulwark/redislimit: rate limited (redis refused the script: " + e.cause.Error() + ")"
+	}
 	return "bulwark/redislimit: rate limited (redis unavailable: " + e.cause.Error() + ")"
 }
 func (e unavailableError) Unwrap() error { return e.cause }
