@@ -19,9 +19,10 @@
 // same arithmetic as ratelimit.New's bucket, to one key that holds the
 // time at which the bucket is full again, in microseconds of the server's
 // clock (TIME), so the instances' clocks never matter. Over any interval
-// of length t the fleet admits at most limit × t + burst calls (measured:
-// 4 clients × 8 goroutines on one key for 5s admitted limit × T + burst
-// within 0.4%). A bucket's key expires when the bucket is full again, so
+// of length t the fleet admits at most limit × t + burst calls (tested:
+// 4 clients × 8 goroutines on one key for 5s at 1000/s with a burst of
+// 1000 admit limit × T + burst within 2%; runs here measured -0.07% to
+// -0.20%). A bucket's key expires when the bucket is full again, so
 // Redis holds only the keys used within a burst's refill time. The script
 // counts microseconds, so a finite limit is at most 1e6 a second.
 //
