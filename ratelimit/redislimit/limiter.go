@@ -67,7 +67,6 @@ type Limiter struct {
 	name      string
 	reporter  core.Reporter
 	rejected  counter.Striped
-	fallbacks counter.Striped // decisions made without Redis
 }
 
 var (
@@ -426,7 +425,6 @@ func (l *Limiter) eval(ctx context.Context, rkey string, n int, partial bool) (R
 // cause is Redis's error (nil when the call did not ask, Redis being known
 // to be away).
 func (l *Limiter) fallback(key string, n int, cause error) verdict {
-	l.fallbacks.Add(1)
 	switch l.mode {
 	case FailOpen:
 		return verdict{res: Result{Allowed: true, Degraded: true}}
