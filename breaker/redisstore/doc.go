@@ -36,15 +36,14 @@
 // store's Redis traffic is one script per watched name per sync interval,
 // one script per transition its breakers publish (both pipelined, at most
 // 256 scripts per round trip, so that thousands of breakers opening
-// together still fit the timeout), and one INCR per half-open probe
-// (a breaker refused one rejects locally until the half-open wait has
-// passed, without asking again). Each
-// round trip is bounded by [WithTimeout] on its own (default 100ms; for a
-// *redis.Client even when its ContextTimeoutEnabled is off, through
-// Client.WithTimeout, which shares its pool and hooks; a cluster or ring
-// client needs ContextTimeoutEnabled for the bound to cut a read short,
-// else its own ReadTimeout applies, but no breaker call ever waits for a
-// sync). The first round trip of a sync that fails ends it: a hung Redis
+// together still fit the timeout), and one INCR per half-open probe (a
+// breaker refused one rejects locally until the half-open wait has
+// passed, without asking again). Each round trip is bounded by
+// [WithTimeout] on its own (default 100ms; for a *redis.Client even when
+// its ContextTimeoutEnabled is off, through Client.WithTimeout, which
+// shares its pool and hooks; a cluster or ring client needs
+// ContextTimeoutEnabled for the bound to cut a read short, else its own
+// ReadTimeout applies, but no breaker call ever waits for a sync). The first round trip of a sync that fails ends it: a hung Redis
 // costs a sync one timeout, and what was not written waits for the next.
 //
 // # Redis unavailable

@@ -268,8 +268,8 @@ func (s *Store) Publish(name string, t breaker.Transition) {
 }
 
 // Watch delivers the shared transitions of name to apply, from the
-// store's goroutine (see Close), until stop is called; the first is the shared state
-// at the next sync, if Redis holds one.
+// store's goroutine (see Close), until stop is called; the first is the
+// shared state at the next sync, if Redis holds one.
 func (s *Store) Watch(name string, apply func(breaker.Transition)) (stop func()) {
 	if s.done == nil {
 		return func() {}

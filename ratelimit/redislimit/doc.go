@@ -72,10 +72,10 @@
 // tokens all or none as Redis does, remembers at most 10000 keys
 // (forgetting full buckets first; a forgotten key finds a full bucket)
 // and reports nothing of its own: its rejections are the limiter's;
-// [FailOpen] admits; [FailClosed] rejects with an error that
-// matches ratelimit.ErrLimited and wraps Redis's error. While degraded,
-// decisions are made at once, without waiting for Redis, and one call per
-// two timeouts asks Redis again; its answer ends the degraded state with
+// [FailOpen] admits; [FailClosed] rejects with an error that matches
+// ratelimit.ErrLimited and wraps Redis's error. While degraded, decisions
+// are made at once, without waiting for Redis, and one call per two
+// timeouts asks Redis again; its answer ends the degraded state with
 // [EventRecovered]. Recovery needs nothing from the user, a new server on
 // the same address included (measured in the kill drill: every call
 // returned within its 200ms deadline, the worst after 51ms, in each fail
