@@ -87,6 +87,9 @@ func CountsAgainstRedis(ctx context.Context, err error) bool {
 // error is (a refused connection, a timeout, and the errors of a server
 // that cannot serve: LOADING, BUSY, READONLY, OOM, MASTERDOWN ...).
 func IsScriptError(err error) bool {
+	if err == nil {
+		return false // before re, which escapes: a nil error allocates nothing
+	}
 	var re redis.Error
 	if !errors.As(err, &re) || errors.Is(err, redis.Nil) {
 		return false

@@ -382,6 +382,9 @@ func (l *Limiter) ask(ctx context.Context, key, rkey string, n int, ls *lease) v
 	return v
 }
 
+// The script's modes, boxed once.
+var allOrNone, asMany any = "0", "1"
+
 // backoff is how long an instance whose refills of a lease found the
 // bucket short misses times in a row leaves Redis alone: one token's
 // refill time, doubled with each miss, up to a whole lease's. Under
@@ -397,9 +400,9 @@ func (l *Limiter) backoff(misses int) time.Duration {
 func (l *Limiter) eval(ctx context.Context, rkey string, n int, partial bool) (Result, int, error) {
 	cctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	mode := "0"
+	mode := allOrNone
 	if partial {
-		mode = "1"
+		mode = asMany
 	}
 	v, err := gcra.Run(cctx, l.client, []string{rkey}, l.interval, l.burst, n, mode).Int64Slice()
 	if err != nil {
