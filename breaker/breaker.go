@@ -170,6 +170,8 @@ type Breaker struct {
 	// sharedSeq is the store's number of the shared opening the current
 	// open or half-open period belongs to, 0 if none is known.
 	sharedSeq atomic.Uint64
+	// fleetRefused is the store's last refusal of a probe in this period.
+	fleetRefused atomic.Pointer[refusal]
 
 	mu        sync.Mutex
 	win       ratioWindow
@@ -567,6 +569,7 @@ func (b *Breaker) setOpenLocked(d time.Duration, reason string) change {
 // computed (d = 0). It requires b.mu held.
 func (b *Breaker) setForLocked(to State, reason string, open time.Duration) change {
 	w := b.word.Load()
+	b.fleetRefused.Store(nil)
 	if to != HalfOpen { // a half-open period probes the opening before it
 		b.sharedSeq.Store(0)
 	}

@@ -3,6 +3,7 @@ package breaker
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
@@ -275,12 +276,20 @@ func WithObserver(o bulwark.Observer) Option {
 // or disabled breaker ignores the fleet. The closed path never calls the
 // store: transitions are published asynchronously, and no lock is held
 // across the protected call. While the store cannot reach its backend the
-// breaker decides alone. Default: none. It panics if store is nil.
+// breaker decides alone. Default: none. It panics if store is nil (or a
+// nil pointer).
 func WithStore(store Store) Option {
-	if store == nil {
+	if store == nil || isNilPointer(store) {
 		panicf("WithStore", "store must not be nil")
 	}
 	return optionFunc(func(c *config) { c.store = store })
+}
+
+// isNilPointer reports whether v holds a nil pointer: a typed nil Store
+// would fail at its first call.
+func isNilPointer(v any) bool {
+	r := reflect.ValueOf(v)
+	return r.Kind() == reflect.Pointer && r.IsNil()
 }
 
 // withClock replaces the clock, for tests that step time by hand.

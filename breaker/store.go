@@ -21,7 +21,8 @@ import (
 type Store interface {
 	// Publish shares a transition of the breaker named name in this
 	// instance. It must not block: a store queues the transition and
-	// writes it later, keeping at least the latest of each name.
+	// writes it later, keeping at least the latest of each name, and
+	// shares an opening with the time it has left when written.
 	Publish(name string, t Transition)
 	// Watch delivers the fleet's transitions of the breakers named name to
 	// apply, from the store's own goroutine, until stop is called; the
@@ -113,8 +114,23 @@ func (b *Breaker) adopt(t Transition) {
 
 // fleetProbe asks the store for one of the fleet's probes of the shared
 // opening seq; a store that cannot answer leaves the decision to the
-// breaker.
+// breaker. Once the store has refused, the breaker refuses without asking
+// until the half-open wait has passed, when the fleet's probes of the
+// opening are free again.
 func (b *Breaker) fleetProbe(ctx context.Context, seq uint64) bool {
+	if r := b.fleetRefused.Load(); r != nil && r.seq == seq && b.sinceEpoch() < r.until {
+		return false
+	}
 	ok, err := b.cfg.store.AcquireProbe(ctx, b.cfg.tel.Name, seq, b.cfg.probes, b.cfg.halfOpenWait)
+	if err == nil && !ok {
+		b.fleetRefused.Store(&refusal{seq: seq, until: addSat(b.sinceEpoch(), b.cfg.halfOpenWait)})
+	}
 	return ok || err != nil
+}
+
+// refusal is the store's refusal of a probe of the shared opening seq,
+// which the breaker keeps until the breaker's epoch reaches until.
+type refusal struct {
+	seq   uint64
+	until time.Duration
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bulwark-go/bulwark/breaker"
@@ -23,6 +24,7 @@ type memStore struct {
 	watchers map[string][]func(breaker.Transition)
 	probes   map[uint64]int
 	fail     bool // AcquireProbe cannot answer
+	asked    int  // AcquireProbe calls
 }
 
 func (s *memStore) Publish(name string, t breaker.Transition) {
@@ -49,6 +51,7 @@ func (s *memStore) Watch(name string, apply func(breaker.Transition)) func() {
 func (s *memStore) AcquireProbe(_ context.Context, _ string, seq uint64, probes int, _ time.Duration) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.asked++
 	if s.fail {
 		return false, context.DeadlineExceeded
 	}
@@ -61,6 +64,8 @@ func (s *memStore) AcquireProbe(_ context.Context, _ string, seq uint64, probes 
 
 func TestWithStoreNeedsANameAndAStore(t *testing.T) {
 	assert.PanicsWithValue(t, "bulwark/breaker: WithStore: store must not be nil", func() { breaker.WithStore(nil) })
+	var nilStore *memStore
+	assert.PanicsWithValue(t, "bulwark/breaker: WithStore: store must not be nil", func() { breaker.WithStore(nilStore) })
 	assert.PanicsWithValue(t, "bulwark/breaker: WithStore: a shared breaker needs a name (WithName) to share its state under, got none",
 		func() { breaker.New(breaker.WithStore(&memStore{})) })
 }
@@ -148,4 +153,31 @@ func BenchmarkClosedSuccessWithStore(b *testing.B) {
 			b.Fatal()
 		}
 	}
+}
+
+// TestAFleetRefusalIsRememberedForTheHalfOpenWait: once the store says
+// the fleet's probes of an opening are taken, the half-open breaker
+// rejects locally until the half-open wait has passed (when the fleet's
+// count of the opening expires), instead of asking the store again on
+// every call.
+func TestAFleetRefusalIsRememberedForTheHalfOpenWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &memStore{probes: map[uint64]int{1: 1}} // the one probe of opening 1 is another instance's
+		b := breaker.New(breaker.WithName("x"), breaker.WithStore(st), breaker.WithOpenDuration(time.Second))
+		st.Publish("x", breaker.Transition{State: breaker.Open, OpenFor: time.Millisecond})
+		time.Sleep(2 * time.Millisecond)
+		require.Equal(t, breaker.HalfOpen, b.State())
+		ctx := context.Background()
+		for range 1000 {
+			require.ErrorIs(t, b.Execute(ctx, nop), breaker.ErrOpen)
+		}
+		assert.Equal(t, 1, st.asked, "one request, then local rejections")
+		time.Sleep(time.Second) // the half-open wait: the fleet's count of the opening expires
+		st.mu.Lock()
+		delete(st.probes, 1)
+		st.mu.Unlock()
+		require.NoError(t, b.Execute(ctx, nop), "asked again, and granted")
+		assert.Equal(t, 2, st.asked)
+		assert.Equal(t, breaker.Closed, b.State())
+	})
 }

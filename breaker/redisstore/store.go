@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
@@ -53,17 +54,28 @@ type Store struct {
 
 	mu       sync.Mutex
 	watchers map[string][]*watcher
-	pending  map[string]breaker.Transition
+	pending  map[string]queued
 	closed   bool
 	wake     chan struct{}
 	done     chan struct{}
 	exited   chan struct{}
+	// callbacks counts the observers' and watchers' calls the store's
+	// goroutine is making: a Close made meanwhile does not wait for it.
+	callbacks atomic.Int32
 }
 
 var (
 	_ breaker.Store       = (*Store)(nil)
 	_ bulwark.Inspectable = (*Store)(nil)
 )
+
+// queued is a transition waiting to be written: an opening keeps its end,
+// so that a transition queued while Redis is away is written with the time
+// it has left then.
+type queued struct {
+	t   breaker.Transition
+	end time.Time // of an opening
+}
 
 type watcher struct {
 	apply func(breaker.Transition)
@@ -121,9 +133,10 @@ func WithSyncInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.interval = d })
 }
 
-// WithTimeout bounds each Redis round trip of the store: a sync, a
-// publish, a half-open probe's request (which is also bounded by the
-// call's context). Default: 100ms. It panics if d <= 0.
+// WithTimeout bounds each Redis round trip of the store: each pipeline of
+// a sync's writes and reads (up to 256 scripts), a half-open probe's
+// request (which is also bounded by the call's context). Default: 100ms.
+// It panics if d <= 0.
 func WithTimeout(d time.Duration) Option {
 	if d <= 0 {
 		panicf("WithTimeout", "timeout must be > 0, got %v", d)
@@ -146,7 +159,9 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 }
 
 // WithObserver adds an observer of the store's events: EventDegraded and
-// EventRecovered. Default: none. It panics if o is nil.
+// EventRecovered. It runs on the store's goroutine (see Close), or, for
+// the outcome of a half-open probe's request, on the caller's. Default:
+// none. It panics if o is nil.
 func WithObserver(o bulwark.Observer) Option {
 	o = policyopt.Observer("redisstore", o)
 	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
@@ -174,7 +189,7 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 		name:     c.tel.Name,
 		reporter: c.tel.Reporter(kind),
 		watchers: map[string][]*watcher{},
-		pending:  map[string]breaker.Transition{},
+		pending:  map[string]queued{},
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		exited:   make(chan struct{}),
@@ -187,7 +202,11 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 const kind = "redisstore"
 
 // Close stops the store's goroutine and waits for it. Its breakers decide
-// alone from then on. Close is idempotent.
+// alone from then on. Close is idempotent. Observers of the store and the
+// functions Watch delivers to (a breaker's, and through it the breaker's
+// observers) run on the store's goroutine: a Close called while one of
+// them runs, from it say, does not wait, and the goroutine ends as soon
+// as that call returns.
 func (s *Store) Close() error {
 	if s.done == nil {
 		return nil
@@ -198,8 +217,19 @@ func (s *Store) Close() error {
 		close(s.done)
 	}
 	s.mu.Unlock()
+	if s.callbacks.Load() > 0 {
+		return nil
+	}
 	<-s.exited
 	return nil
+}
+
+// callback makes f, a call of observers or watchers, on the store's
+// goroutine.
+func (s *Store) callback(f func()) {
+	s.callbacks.Add(1)
+	defer s.callbacks.Add(-1)
+	f()
 }
 
 func (s *Store) isClosed() bool {
@@ -215,14 +245,20 @@ func (s *Store) key(name string) string { return s.prefix + "{" + redisx.EscapeK
 
 // Publish queues t, a transition of this instance's breaker named name, and
 // wakes the store's goroutine to write it. While Redis is away the latest
-// transition of each name waits to be written.
+// transition of each name waits to be written: an opening is written with
+// the time it has left when it is written, and not at all once it has
+// passed.
 func (s *Store) Publish(name string, t breaker.Transition) {
 	if s.done == nil {
 		return
 	}
+	q := queued{t: t}
+	if t.State == breaker.Open {
+		q.end = time.Now().Add(t.OpenFor)
+	}
 	s.mu.Lock()
 	if !s.closed {
-		s.pending[name] = t
+		s.pending[name] = q
 	}
 	s.mu.Unlock()
 	select {
@@ -232,8 +268,8 @@ func (s *Store) Publish(name string, t breaker.Transition) {
 }
 
 // Watch delivers the shared transitions of name to apply, from the
-// store's goroutine, until stop is called; the first is the shared state
-// at the next sync, if Redis holds one.
+// store's goroutine (see Close), until stop is called; the first is the
+// shared state at the next sync, if Redis holds one.
 func (s *Store) Watch(name string, apply func(breaker.Transition)) (stop func()) {
 	if s.done == nil {
 		return func() {}
@@ -269,18 +305,26 @@ var errAway = errors.New("bulwark/redisstore: redis unavailable")
 // AcquireProbe asks Redis for one of the fleet's probes of the shared
 // opening seq of name, within the store's timeout and ctx. While Redis is
 // known to be away it answers at once with an error, so that the breaker
-// decides alone.
+// decides alone. A request that ctx's deadline ends counts as Redis not
+// answering, as one that the timeout ends does; one that ctx's
+// cancellation ends does not.
 func (s *Store) AcquireProbe(ctx context.Context, name string, seq uint64, probes int, wait time.Duration) (bool, error) {
 	if s.done == nil || s.isClosed() || !s.health.Ask(s.interval) {
 		return false, errAway
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	n, err := probeScript.Run(cctx, s.client, []string{s.key(name) + ":probes:" + strconv.FormatUint(seq, 10)},
 		max(wait.Milliseconds(), 1)).Int64()
 	if err != nil {
-		if !redisx.CallerGone(ctx, err) {
+		if redisx.CountsAgainstRedis(ctx, err) && !redisx.IsScriptError(err) {
 			s.failed(err)
+		}
+		if redisx.CallerGone(ctx, err) {
+			return false, ctx.Err()
 		}
 		return false, err
 	}
@@ -325,60 +369,66 @@ func (s *Store) run() {
 }
 
 // sync writes the pending transitions, then reads the state of every
-// watched name and delivers what changed.
+// watched name and delivers what changed. Each is done in pipelined round
+// trips of at most batch scripts, each bounded by the timeout; the first
+// that fails to reach Redis ends the sync, and the transitions not
+// written wait for the next.
 func (s *Store) sync() {
 	s.mu.Lock()
-	pending := s.pending
-	s.pending = map[string]breaker.Transition{}
+	pending := make([]string, 0, len(s.pending))
+	queue := s.pending
+	for n := range queue {
+		pending = append(pending, n)
+	}
+	s.pending = map[string]queued{}
 	names := make([]string, 0, len(s.watchers))
 	for n := range s.watchers {
 		names = append(names, n)
 	}
 	s.mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
-	for name, t := range pending {
-		state := "closed"
-		if t.State == breaker.Open {
-			state = "open"
-		}
-		err := publishScript.Run(ctx, s.client, []string{s.key(name)},
-			state, t.OpenFor.Microseconds(), t.Reason, stateTTL.Milliseconds()).Err()
+	if len(pending) > 0 {
+		_, sent, err := s.roundTrips(publishScript, len(pending), func(i int) (string, []any) {
+			q := queue[pending[i]]
+			state, left := "closed", time.Duration(0)
+			if q.t.State == breaker.Open {
+				state, left = "open", time.Until(q.end)
+			}
+			return s.key(pending[i]), []any{state, max(left.Microseconds(), 1), q.t.Reason, stateTTL.Milliseconds()}
+		}, func(i int) bool {
+			q := queue[pending[i]]
+			return q.t.State != breaker.Open || time.Until(q.end) > 0 // an opening that has passed is not shared
+		})
 		if err != nil {
-			s.failed(err)
-			s.requeue(name, t)
-			continue
+			for _, n := range pending[sent:] {
+				s.requeue(n, queue[n])
+			}
+			if err != errClosed {
+				s.callback(func() { s.failed(err) })
+			}
+			return
 		}
-		s.succeeded()
 	}
 	if len(names) == 0 {
-		return
-	}
-	pipe := s.client.Pipeline()
-	cmds := make([]*redis.Cmd, len(names))
-	for i, n := range names {
-		cmds[i] = readScript.EvalSha(ctx, pipe, []string{s.key(n)})
-	}
-	_, err := pipe.Exec(ctx)
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		if err = readScript.Load(ctx, s.client).Err(); err == nil {
-			pipe = s.client.Pipeline()
-			for i, n := range names {
-				cmds[i] = readScript.EvalSha(ctx, pipe, []string{s.key(n)})
-			}
-			_, err = pipe.Exec(ctx)
+		if len(pending) > 0 {
+			s.callback(s.succeeded)
 		}
-	}
-	if err != nil {
-		s.failed(err)
 		return
 	}
-	s.succeeded()
-	for i, n := range names {
+	cmds, read, err := s.roundTrips(readScript, len(names), func(i int) (string, []any) {
+		return s.key(names[i]), nil
+	}, nil)
+	switch {
+	case err == errClosed:
+	case err != nil:
+		s.callback(func() { s.failed(err) })
+	default:
+		s.callback(s.succeeded)
+	}
+	for i, n := range names[:read] {
 		v, err := cmds[i].Slice()
 		if err != nil || len(v) != 3 {
-			continue
+			continue // a script error at that key: its state cannot be read
 		}
 		seq, _ := v[0].(int64)
 		state, _ := v[1].(string)
@@ -387,12 +437,81 @@ func (s *Store) sync() {
 	}
 }
 
+// errClosed ends a sync that Close interrupted: it says nothing of Redis.
+var errClosed = errors.New("bulwark/redisstore: closed")
+
+// batch bounds the scripts of one pipelined round trip, so that a round
+// trip fits the timeout however many breakers the store serves.
+const batch = 256
+
+// roundTrips runs sc for the items 0 to n-1 that want says to run (all if
+// want is nil), with the key and arguments that call gives, built as
+// their round trip is sent: in pipelined round trips of at most batch
+// scripts, each bounded by the store's timeout, loading the script when
+// Redis has lost it. It stops at the first round trip that fails to
+// reach Redis, or when the store is closed, and returns the replies (nil
+// for an item not run), the items settled (those before the failed round
+// trip) and the error. A script's own error (a wrong type at its key) is
+// in its reply, and fails no round trip.
+func (s *Store) roundTrips(sc *redis.Script, n int, call func(i int) (string, []any), want func(i int) bool) ([]*redis.Cmd, int, error) {
+	cmds := make([]*redis.Cmd, n)
+	idx := make([]int, 0, min(n, batch))
+	for from := 0; from < n; {
+		if s.isClosed() {
+			return cmds, from, errClosed
+		}
+		idx = idx[:0]
+		to := from
+		for ; to < n && len(idx) < batch; to++ {
+			if want == nil || want(to) {
+				idx = append(idx, to)
+			}
+		}
+		if len(idx) > 0 {
+			if err := s.roundTrip(sc, cmds, idx, call); err != nil {
+				return cmds, from, err
+			}
+		}
+		from = to
+	}
+	return cmds, n, nil
+}
+
+// roundTrip runs the scripts of the items idx in one pipeline within the
+// timeout, and once more after loading the script if Redis had lost it.
+func (s *Store) roundTrip(sc *redis.Script, cmds []*redis.Cmd, idx []int, call func(i int) (string, []any)) error {
+	run := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		defer cancel()
+		pipe := s.client.Pipeline()
+		for _, i := range idx {
+			key, args := call(i)
+			cmds[i] = sc.EvalSha(ctx, pipe, []string{key}, args...)
+		}
+		_, err := pipe.Exec(ctx)
+		return err
+	}
+	err := run()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		err = sc.Load(ctx, s.client).Err()
+		cancel()
+		if err == nil {
+			err = run()
+		}
+	}
+	if err != nil && !redisx.IsScriptError(err) {
+		return err
+	}
+	return nil
+}
+
 // requeue puts back a transition that could not be written, unless a
 // newer one of the same name was published meanwhile.
-func (s *Store) requeue(name string, t breaker.Transition) {
+func (s *Store) requeue(name string, q queued) {
 	s.mu.Lock()
 	if _, ok := s.pending[name]; !ok && !s.closed {
-		s.pending[name] = t
+		s.pending[name] = q
 	}
 	s.mu.Unlock()
 }
@@ -419,7 +538,7 @@ func (s *Store) deliver(name string, seq uint64, state string, left time.Duratio
 	}
 	s.mu.Unlock()
 	for _, f := range todo {
-		f(t)
+		s.callback(func() { f(t) })
 	}
 }
 

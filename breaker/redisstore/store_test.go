@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -58,6 +59,7 @@ func TestBadInput(t *testing.T) {
 	assert.PanicsWithValue(t, "bulwark/redisstore: WithPrefix: prefix must not be empty", func() { redisstore.WithPrefix("") })
 	assert.PanicsWithValue(t, "bulwark/redisstore: WithSyncInterval: interval must be > 0, got 0s", func() { redisstore.WithSyncInterval(0) })
 	assert.PanicsWithValue(t, "bulwark/redisstore: WithTimeout: timeout must be > 0, got -1s", func() { redisstore.WithTimeout(-time.Second) })
+	assert.PanicsWithValue(t, "bulwark/breaker: WithStore: store must not be nil", func() { breaker.WithStore((*redisstore.Store)(nil)) })
 }
 
 func TestZeroStoreSharesNothing(t *testing.T) {
@@ -211,4 +213,172 @@ func TestCloseStopsTheGoroutine(t *testing.T) {
 	st.Publish("x", breaker.Transition{State: breaker.Open, OpenFor: time.Second})
 	_, err := st.AcquireProbe(context.Background(), "x", 1, 1, time.Second)
 	assert.Error(t, err, "a closed store leaves the decision to the breaker")
+}
+
+// TestCallerDeadlinesOnAHungServerDegrade: a probe's request that the
+// caller's deadline ends, shorter than the store's timeout, counts as
+// Redis not answering: the store is degraded, and the next request
+// returns at once.
+func TestCallerDeadlinesOnAHungServerDegrade(t *testing.T) {
+	s := redistest.Start(t)
+	st := redisstore.New(s.Client(t), redisstore.WithTimeout(time.Second), redisstore.WithSyncInterval(time.Hour))
+	defer st.Close()
+	ctx := context.Background()
+	_, err := st.AcquireProbe(ctx, "x", 1, 1, time.Second)
+	require.NoError(t, err)
+	s.Pause()
+	defer s.Resume()
+	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel()
+	_, err = st.AcquireProbe(short, "x", 1, 1, time.Second)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.True(t, st.Degraded(), "Redis did not answer within the caller's deadline")
+}
+
+// TestAnOpeningQueuedDuringAnOutageKeepsItsEnd: a transition queued while
+// Redis hangs is written, once it answers, with the time its opening has
+// left then, and not at all if the opening has passed.
+func TestAnOpeningQueuedDuringAnOutageKeepsItsEnd(t *testing.T) {
+	s := redistest.Start(t)
+	c := s.Client(t)
+	st := redisstore.New(s.Client(t), redisstore.WithSyncInterval(20*time.Millisecond),
+		redisstore.WithTimeout(100*time.Millisecond))
+	defer st.Close()
+	defer st.Watch("other", func(breaker.Transition) {})() // a read each sync, which tells when Redis answers
+	ctx := context.Background()
+	require.Eventually(t, func() bool { return s.CommandStats(t)["evalsha"] > 0 }, 5*time.Second, time.Millisecond)
+
+	s.Pause()
+	st.Publish("short", breaker.Transition{State: breaker.Open, OpenFor: 200 * time.Millisecond, Reason: breaker.ReasonConsecutiveFailures})
+	st.Publish("long", breaker.Transition{State: breaker.Open, OpenFor: time.Minute, Reason: breaker.ReasonConsecutiveFailures})
+	const outage = 400 * time.Millisecond
+	time.Sleep(outage) // the outage outlasts the short opening
+	s.Resume()
+	require.Eventually(t, func() bool { return !st.Degraded() && s.CommandStats(t)["evalsha"] > 0 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return c.Exists(ctx, "bulwark:breaker:{long}").Val() == 1 }, 5*time.Second, time.Millisecond)
+
+	assert.Zero(t, c.Exists(ctx, "bulwark:breaker:{short}").Val(), "an opening that passed during the outage is not shared")
+	until, err := c.HGet(ctx, "bulwark:breaker:{long}", "until").Int64()
+	require.NoError(t, err)
+	now, err := c.Time(ctx).Result()
+	require.NoError(t, err)
+	left := time.Duration(until-now.UnixMicro()) * time.Microsecond
+	t.Logf("an opening of 1m queued for %v was shared with %v left", outage, left)
+	assert.LessOrEqual(t, left, time.Minute-outage, "the opening kept its end; it did not start again when written")
+}
+
+// TestManyBreakersOpeningTogetherFitTheTimeout: every round trip of a
+// sync is bounded by the timeout on its own, so that thousands of
+// breakers opening together, and watched together, are written and read
+// without the store taking Redis to be away.
+func TestManyBreakersOpeningTogetherFitTheTimeout(t *testing.T) {
+	s := redistest.Start(t)
+	c := s.Client(t)
+	var ev otest.Events
+	st := redisstore.New(s.Client(t), redisstore.WithSyncInterval(50*time.Millisecond), redisstore.WithObserver(ev.Observe))
+	defer st.Close()
+	const n = 10000
+	var delivered atomic.Int64
+	for i := range n {
+		name := strconv.Itoa(i)
+		defer st.Watch(name, func(breaker.Transition) { delivered.Add(1) })()
+	}
+	for i := range n {
+		st.Publish(strconv.Itoa(i), breaker.Transition{State: breaker.Open, OpenFor: time.Minute, Reason: breaker.ReasonConsecutiveFailures})
+	}
+	ctx := context.Background()
+	require.Eventually(t, func() bool { return c.DBSize(ctx).Val() == n && delivered.Load() == n }, 20*time.Second, 10*time.Millisecond,
+		"written %d, delivered %d", c.DBSize(ctx).Val(), delivered.Load())
+	assert.Empty(t, ev.List(), "Redis answered every round trip within the timeout")
+	assert.False(t, st.Degraded())
+}
+
+// TestScriptsReloadedAfterFlush: a sync whose scripts Redis has lost
+// (SCRIPT FLUSH, a restart) loads them and goes on.
+func TestScriptsReloadedAfterFlush(t *testing.T) {
+	s := redistest.Start(t)
+	c := s.Client(t)
+	st := redisstore.New(s.Client(t), redisstore.WithSyncInterval(20*time.Millisecond))
+	defer st.Close()
+	got := make(chan breaker.Transition, 10)
+	defer st.Watch("x", func(tr breaker.Transition) { got <- tr })()
+	ctx := context.Background()
+	require.Eventually(t, func() bool { return s.CommandStats(t)["evalsha"] > 0 }, 5*time.Second, time.Millisecond)
+	require.NoError(t, c.ScriptFlush(ctx).Err())
+	st.Publish("x", breaker.Transition{State: breaker.Open, OpenFor: time.Minute, Reason: breaker.ReasonConsecutiveFailures})
+	select {
+	case tr := <-got:
+		assert.Equal(t, breaker.Open, tr.State)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the opening was not shared after SCRIPT FLUSH")
+	}
+	assert.False(t, st.Degraded())
+}
+
+// TestCloseFromTheStoresGoroutine: observers and watchers run on the
+// store's goroutine, and a Close called from one of them does not wait
+// for that goroutine, which would wait for it in turn.
+func TestCloseFromTheStoresGoroutine(t *testing.T) {
+	s := redistest.Start(t)
+	t.Run("observer", func(t *testing.T) {
+		var st *redisstore.Store
+		closed := make(chan struct{})
+		var once sync.Once
+		st = redisstore.New(s.Client(t), redisstore.WithSyncInterval(10*time.Millisecond), redisstore.WithTimeout(50*time.Millisecond),
+			redisstore.WithPrefix("observer:"),
+			redisstore.WithObserver(func(_ context.Context, e bulwark.Event) {
+				if e.Type == redisstore.EventDegraded {
+					once.Do(func() { _ = st.Close(); close(closed) })
+				}
+			}))
+		defer st.Watch("x", func(breaker.Transition) {})()
+		s.Pause()
+		defer s.Resume()
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Close from an observer did not return")
+		}
+	})
+	t.Run("watcher", func(t *testing.T) {
+		st := redisstore.New(s.Client(t), redisstore.WithSyncInterval(10*time.Millisecond), redisstore.WithPrefix("watcher:"))
+		closed := make(chan struct{})
+		var once sync.Once
+		defer st.Watch("x", func(breaker.Transition) { once.Do(func() { _ = st.Close(); close(closed) }) })()
+		st.Publish("x", breaker.Transition{State: breaker.Open, OpenFor: time.Minute, Reason: breaker.ReasonConsecutiveFailures})
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Close from a watcher did not return")
+		}
+	})
+}
+
+// TestAScriptErrorIsTheNamesAlone: a key of one name that another program
+// wrote (WRONGTYPE) fails that name's scripts alone: the store is not
+// degraded, and the other names are shared.
+func TestAScriptErrorIsTheNamesAlone(t *testing.T) {
+	s := redistest.Start(t)
+	c := s.Client(t)
+	ctx := context.Background()
+	require.NoError(t, c.Set(ctx, "bulwark:breaker:{bad}", "x", 0).Err())
+	require.NoError(t, c.Set(ctx, "bulwark:breaker:{bad}:probes:1", "x", 0).Err())
+	var ev otest.Events
+	st := redisstore.New(s.Client(t), redisstore.WithSyncInterval(20*time.Millisecond), redisstore.WithObserver(ev.Observe))
+	defer st.Close()
+	got := make(chan breaker.Transition, 10)
+	defer st.Watch("bad", func(breaker.Transition) {})()
+	defer st.Watch("good", func(tr breaker.Transition) { got <- tr })()
+	st.Publish("bad", breaker.Transition{State: breaker.Open, OpenFor: time.Minute, Reason: breaker.ReasonConsecutiveFailures})
+	st.Publish("good", breaker.Transition{State: breaker.Open, OpenFor: time.Minute, Reason: breaker.ReasonConsecutiveFailures})
+	select {
+	case tr := <-got:
+		assert.Equal(t, breaker.Open, tr.State)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the good name's opening was not shared")
+	}
+	_, err := st.AcquireProbe(ctx, "bad", 1, 1, time.Second)
+	require.Error(t, err, "the breaker decides alone")
+	assert.False(t, st.Degraded())
+	assert.Empty(t, ev.List())
 }

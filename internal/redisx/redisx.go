@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -62,34 +63,40 @@ func View(c redis.UniversalClient, timeout time.Duration) redis.UniversalClient 
 	return c
 }
 
-// Bounded reports whether a command through View(c) ends at its
-// context's deadline.
-func Bounded(c redis.UniversalClient) bool {
-	switch c := c.(type) {
-	case *redis.Client:
-		return true
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return false
-}
-
 // CallerGone reports whether a command that failed with err under ctx, the
-// caller's context, failed because the caller gave up: the caller's
-// context is done. Such a failure says nothing of Redis.
+// caller's context, failed because the caller's context is done: the
+// caller gets ctx.Err().
 func CallerGone(ctx context.Context, err error) bool {
 	return err != nil && ctx.Err() != nil
 }
 
-// IsScriptError reports whether err is an error Redis returned for the
-// script itself (a wrong type at the key, say), not a failure to reach it.
+// CountsAgainstRedis reports whether a command that failed with err under
+// ctx, the caller's context, counts as a failure to reach Redis: any
+// failure but one the caller's cancellation caused. A command that the
+// caller's deadline ended counts, since Redis did not answer within it:
+// with deadlines shorter than the policy's timeout, a hung Redis would
+// otherwise never be found out.
+func CountsAgainstRedis(ctx context.Context, err error) bool {
+	return err != nil && !errors.Is(ctx.Err(), context.Canceled)
+}
+
+// IsScriptError reports whether err is Redis refusing a script at its key:
+// WRONGTYPE (another program wrote the key), NOPERM (the ACL forbids it),
+// or an error raised while the script ran. Redis answered, and another
+// key may fare better, so it is not a failure to reach Redis; every other
+// error is (a refused connection, a timeout, and the errors of a server
+// that cannot serve: LOADING, BUSY, READONLY, OOM, MASTERDOWN ...).
 func IsScriptError(err error) bool {
+	if err == nil {
+		return false // before re, which escapes: a nil error allocates nothing
+	}
 	var re redis.Error
-	return errors.As(err, &re) && !strings.HasPrefix(re.Error(), "LOADING") &&
-		!strings.HasPrefix(re.Error(), "BUSY") && !strings.HasPrefix(re.Error(), "MASTERDOWN") &&
-		!strings.HasPrefix(re.Error(), "CLUSTERDOWN") && !strings.HasPrefix(re.Error(), "TRYAGAIN")
+	if !errors.As(err, &re) || errors.Is(err, redis.Nil) {
+		return false
+	}
+	msg := re.Error()
+	return strings.HasPrefix(msg, "WRONGTYPE") || strings.HasPrefix(msg, "NOPERM") ||
+		strings.HasPrefix(msg, "ERR") && strings.Contains(msg, "script")
 }
 
 // Health records whether Redis answers. While it does, every decision
@@ -113,14 +120,22 @@ func (h *Health) Ask(recheck time.Duration) bool {
 	}
 	now := time.Now().UnixNano()
 	n := h.next.Load()
-	return now >= n && h.next.CompareAndSwap(n, now+int64(recheck))
+	return now >= n && h.next.CompareAndSwap(n, after(now, recheck))
+}
+
+// after returns now + d, saturated at the largest int64.
+func after(now int64, d time.Duration) int64 {
+	if int64(d) > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return now + int64(d)
 }
 
 // Failed records a failure to reach Redis and reports whether it moved
 // the record from healthy to degraded.
 func (h *Health) Failed(recheck time.Duration) bool {
 	now := time.Now().UnixNano()
-	h.next.Store(now + int64(recheck))
+	h.next.Store(after(now, recheck))
 	if h.degraded.CompareAndSwap(false, true) {
 		h.since.Store(now)
 		return true

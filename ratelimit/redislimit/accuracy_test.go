@@ -72,14 +72,11 @@ func load(t *testing.T, s *redistest.Server, d time.Duration, maxCalls int, limi
 }
 
 // TestAccuracy: 4 clients × 8 goroutines on one key for 5s admit
-// limit × T + burst within 2%. The burst is half a second of the limit, so
-// that a goroutine the loaded machine stalls for less than that loses no
-// token: the test measures the bucket, not the scheduler.
+// limit × T + burst within 2%. The burst is a second of the limit, so
+// that a load generator the loaded machine stalls for less than that
+// loses no token: the test measures the shared bucket, not the scheduler.
 func TestAccuracy(t *testing.T) {
 	s := redistest.Start(t)
-	// A burst of a second of the limit: a load generator that a loaded
-	// machine stalls for less than that loses no tokens, so what is
-	// measured is the shared bucket, not the scheduler.
 	const limit, burst = 1000, 1000
 	admitted, calls, elapsed := load(t, s, 5*time.Second, 1<<20, limit, burst)
 	want := limit*elapsed.Seconds() + burst

@@ -1,11 +1,13 @@
 package redislimit
 
-import "time"
+import (
+	"time"
 
-// SetLeaseLifetime sets how long leased tokens last, for a test, and
-// returns what puts it back.
-func SetLeaseLifetime(d time.Duration) (restore func()) {
-	old := leaseLifetime
-	leaseLifetime = d
-	return func() { leaseLifetime = old }
-}
+	"github.com/bulwark-go/bulwark/internal/clock"
+)
+
+// WithLeaseLifetime sets how long leased tokens last.
+func WithLeaseLifetime(d time.Duration) Option { return withLeaseLifetime(d) }
+
+// WithClock times the leases on c.
+func WithClock(c clock.Clock) Option { return withClock(c) }

@@ -69,7 +69,7 @@ func TestHungServerBoundsEveryDecision(t *testing.T) {
 		cancel()
 		assert.ErrorIs(t, err, context.DeadlineExceeded, "the caller's deadline came before the 1s Redis timeout")
 		assert.Less(t, d, 30*time.Millisecond+slack, "bounded by the caller's deadline (ContextTimeoutEnabled=%v)", ctxTimeouts)
-		assert.False(t, caller.Degraded(), "the caller's own deadline says nothing of Redis")
+		assert.True(t, caller.Degraded(), "Redis did not answer within the caller's deadline")
 		t.Logf("ContextTimeoutEnabled=%v: caller deadline 30ms, returned after %v", ctxTimeouts, d)
 		s.Resume()
 
@@ -182,4 +182,110 @@ func TestKillDrill(t *testing.T) {
 			assert.False(t, r.Degraded)
 		})
 	}
+}
+
+// TestAnObserverMayCallTheLimiter: events are reported after the lease's
+// refill lock is released, so an observer that asks the same limiter for
+// a token is not stuck behind the call that reported.
+func TestAnObserverMayCallTheLimiter(t *testing.T) {
+	s := redistest.Start(t)
+	var (
+		l      *redislimit.Limiter
+		nested atomic.Bool
+		got    = make(chan error, 1)
+	)
+	obs := redislimit.WithObserver(func(_ context.Context, e bulwark.Event) {
+		if e.Type != redislimit.EventDegraded || !nested.CompareAndSwap(false, true) {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := l.AllowN(ctx, "", 1)
+		got <- err
+	})
+	l = redislimit.New(s.Client(t), 1000, 100, redislimit.WithLease(10), redislimit.WithFailMode(redislimit.FailOpen), obs)
+	s.Kill()
+	require.NoError(t, l.Execute(context.Background(), nop), "FailOpen admits")
+	select {
+	case err := <-got:
+		require.NoError(t, err, "the observer's own call was decided, not left waiting for the refill lock")
+	default:
+		t.Fatal("no EventDegraded")
+	}
+}
+
+// TestCallerDeadlinesOnAHungServerDegrade: when callers' deadlines are
+// shorter than WithTimeout, a hung Redis is still found out: a round trip
+// that the caller's deadline ends counts as a failure to reach Redis, and
+// the fail mode decides the calls after it. The caller whose deadline
+// ended the round trip gets ctx.Err().
+func TestCallerDeadlinesOnAHungServerDegrade(t *testing.T) {
+	s := redistest.Start(t)
+	l := redislimit.New(s.Client(t, hungClient(false)), hourly, 1000, redislimit.WithTimeout(time.Second),
+		redislimit.WithFailMode(redislimit.FailOpen))
+	ctx := context.Background()
+	require.NoError(t, l.Execute(ctx, nop))
+	s.Pause()
+	defer s.Resume()
+	failed := 0
+	for range 20 {
+		short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+		err := l.Execute(short, nop)
+		cancel()
+		if err != nil {
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			failed++
+		}
+	}
+	assert.True(t, l.Degraded(), "Redis did not answer within the callers' deadlines")
+	// The first call, and one per recheck interval (2s) on a machine
+	// that stalls.
+	assert.Less(t, failed, 5, "FailOpen decides once Redis is known to hang")
+}
+
+// TestACancelledCallerSaysNothingOfRedis: a caller that cancels its
+// context during a round trip gets ctx.Err(), and Redis is not taken to
+// be unavailable.
+func TestACancelledCallerSaysNothingOfRedis(t *testing.T) {
+	s := redistest.Start(t)
+	// go-redis ends a read at its deadline, not at a cancellation: the
+	// round trip lasts the timeout.
+	l := redislimit.New(s.Client(t, hungClient(false)), hourly, 1000, redislimit.WithTimeout(200*time.Millisecond),
+		redislimit.WithFailMode(redislimit.FailOpen))
+	ctx := context.Background()
+	require.NoError(t, l.Execute(ctx, nop))
+	s.Pause()
+	defer s.Resume()
+	cctx, cancel := context.WithCancel(ctx)
+	stop := time.AfterFunc(30*time.Millisecond, cancel)
+	defer stop.Stop()
+	err := l.Execute(cctx, nop)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.False(t, l.Degraded())
+}
+
+// TestAScriptErrorIsTheKeysAlone: when Redis refuses the script at one
+// key (another program wrote a list there: WRONGTYPE), the fail mode
+// decides that key's calls, and the limiter is not degraded: the other
+// keys are still decided in Redis.
+func TestAScriptErrorIsTheKeysAlone(t *testing.T) {
+	s := redistest.Start(t)
+	c := s.Client(t)
+	ctx := context.Background()
+	require.NoError(t, c.LPush(ctx, "bad:{k}", "x").Err())
+	type key struct{}
+	byKey := redislimit.WithKey(func(ctx context.Context) string { return ctx.Value(key{}).(string) })
+	closed := redislimit.New(s.Client(t), hourly, 1, steady, byKey, redislimit.WithPrefix("bad:"), redislimit.WithFailMode(redislimit.FailClosed))
+	err := closed.Execute(context.WithValue(ctx, key{}, "k"), nop)
+	require.ErrorIs(t, err, ratelimit.ErrLimited, "FailClosed decides the key Redis cannot decide")
+	assert.Contains(t, err.Error(), "WRONGTYPE")
+	assert.False(t, closed.Degraded(), "Redis answered")
+	require.NoError(t, closed.Execute(context.WithValue(ctx, key{}, "other"), nop), "another key is decided in Redis")
+	require.ErrorIs(t, closed.Execute(context.WithValue(ctx, key{}, "other"), nop), ratelimit.ErrLimited, "its burst of 1 is spent in Redis")
+
+	open := redislimit.New(s.Client(t), hourly, 1, steady, redislimit.WithPrefix("bad:"), redislimit.WithFailMode(redislimit.FailOpen))
+	r, err := open.AllowN(ctx, "k", 1)
+	require.NoError(t, err)
+	assert.True(t, r.Allowed && r.Degraded, "FailOpen admits, and says the fail mode decided")
+	assert.False(t, open.Degraded())
 }

@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// Times in a lease are unix ns of the limiter's clock, read once per
+// decision by the caller.
+
 // lease is the tokens an instance took from one bucket in Redis and has
 // not spent yet. Spending is one compare-and-swap; a refill is made by one
 // call at a time (refill is its lock), so that an instance never holds
@@ -15,20 +18,21 @@ import (
 type lease struct {
 	tokens  atomic.Int64
 	expires atomic.Int64 // unix ns after which the tokens are void
-	until   atomic.Int64 // unix ns before which Redis will refuse a lease
+	until   atomic.Int64 // unix ns before which the instance asks Redis for no lease
 	refill  chan struct{}
+	misses  int // refills in a row that found the bucket short; requires the refill lock
 }
 
 func newLease() *lease { return &lease{refill: make(chan struct{}, 1)} }
 
-// take spends n tokens if the lease holds them and has not expired.
-func (ls *lease) take(n int) bool {
+// take spends n tokens if the lease holds them and has not expired at now.
+func (ls *lease) take(n int, now int64) bool {
 	for {
 		t := ls.tokens.Load()
 		if t < int64(n) {
 			return false
 		}
-		if time.Now().UnixNano() >= ls.expires.Load() {
+		if now >= ls.expires.Load() {
 			return false
 		}
 		if ls.tokens.CompareAndSwap(t, t-int64(n)) {
@@ -37,30 +41,29 @@ func (ls *lease) take(n int) bool {
 	}
 }
 
-// fill replaces the lease by n fresh tokens; what was left of the old one
-// is void.
-func (ls *lease) fill(n int64) {
+// fill replaces the lease by n fresh tokens, void at expires; what was
+// left of the old one is void.
+func (ls *lease) fill(n, expires int64) {
 	ls.tokens.Store(0)
-	ls.expires.Store(time.Now().Add(leaseLifetime).UnixNano())
+	ls.expires.Store(expires)
 	ls.tokens.Store(n)
 }
 
-// refuse records that Redis refused a lease and said one would be there
-// in wait (-1: never, a burst below the lease cannot be: the lease is
-// capped at the burst).
-func (ls *lease) refuse(wait time.Duration) {
+// refuse records that the instance asks Redis for no lease for wait from
+// now: a refill found the bucket short.
+func (ls *lease) refuse(wait time.Duration, now int64) {
 	if wait > 0 {
-		ls.until.Store(time.Now().Add(wait).UnixNano())
+		ls.until.Store(now + int64(wait))
 	}
 }
 
-// refused returns how long Redis said it would refuse a lease, from now.
-func (ls *lease) refused() time.Duration {
+// refused returns how long the instance still asks Redis for no lease.
+func (ls *lease) refused(now int64) time.Duration {
 	u := ls.until.Load()
 	if u == 0 {
 		return 0
 	}
-	return time.Duration(u - time.Now().UnixNano())
+	return time.Duration(u - now)
 }
 
 // lock takes the refill lock, or returns ctx.Err() if the caller gives up
@@ -92,7 +95,7 @@ type leaseTable struct {
 
 // get returns the lease of the bucket at rkey; shared says it is the
 // shared bucket's (no WithKey).
-func (t *leaseTable) get(rkey string, shared bool) *lease {
+func (t *leaseTable) get(rkey string, shared bool, now int64) *lease {
 	t.once.Do(func() { t.plain = newLease() })
 	if shared {
 		return t.plain
@@ -106,7 +109,6 @@ func (t *leaseTable) get(rkey string, shared bool) *lease {
 		t.keyed = make(map[string]*lease)
 	}
 	if len(t.keyed) >= maxLeases {
-		now := time.Now().UnixNano()
 		for k, ls := range t.keyed {
 			if now >= ls.expires.Load() {
 				delete(t.keyed, k)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/counter"
 	"github.com/bulwark-go/bulwark/internal/observe"
@@ -46,10 +47,10 @@ var (
 // matching ratelimit.ErrZeroValue and run nothing. Build one with New.
 type Limiter struct {
 	client    redis.UniversalClient // the view of the user's client
-	bounded   bool                  // commands end at their context's deadline
 	limit     rate.Limit
 	burst     int
-	interval  string // one token's refill time in µs, for the script
+	interval  string  // one token's refill time in µs, for the script
+	tokenTime float64 // one token's refill time in ns
 	key       func(context.Context) string
 	prefix    string
 	plainKey  string // the Redis key of the shared bucket (no WithKey)
@@ -57,13 +58,15 @@ type Limiter struct {
 	timeout   time.Duration
 	recheck   time.Duration
 	lease     int
+	lifetime  time.Duration // of a lease
 	leases    leaseTable
-	local     *ratelimit.Keyed // FailLocal's buckets
+	clock     clock.Clock   // of the leases
+	local     *localBuckets // FailLocal's buckets
+	epoch     time.Time     // of the local buckets, on clock
 	health    redisx.Health
 	name      string
 	reporter  core.Reporter
 	rejected  counter.Striped
-	fallbacks counter.Striped // decisions made without Redis
 }
 
 var (
@@ -122,29 +125,32 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 	}
 	interval := 1e6 / float64(limit)
 	if limit != rate.Inf && interval*float64(burst) > maxTolerance {
-		panicf("New", "burst %d takes %v to refill at %v a second, beyond 2^51µs", burst,
-			time.Duration(interval*float64(burst))*time.Microsecond, float64(limit))
+		const year = 365.25 * 24 * 3600 * 1e6 // µs
+		panicf("New", "burst %d takes %.3g years to refill at %v a second, beyond 2^51µs (71 years)", burst,
+			interval*float64(burst)/year, float64(limit))
 	}
 	c := newConfig(opts)
 	l := &Limiter{
-		client:   redisx.View(client, c.timeout),
-		bounded:  redisx.Bounded(client),
-		limit:    limit,
-		burst:    burst,
-		interval: strconv.FormatFloat(interval, 'g', 17, 64),
-		key:      c.key,
-		prefix:   c.prefix,
-		mode:     c.mode,
-		timeout:  c.timeout,
-		recheck:  2 * c.timeout,
-		lease:    c.lease,
-		name:     c.tel.Name,
-		reporter: c.tel.Reporter(kind),
+		client:    redisx.View(client, c.timeout),
+		limit:     limit,
+		burst:     burst,
+		interval:  strconv.FormatFloat(interval, 'g', 17, 64),
+		tokenTime: interval * 1e3,
+		key:       c.key,
+		prefix:    c.prefix,
+		mode:      c.mode,
+		timeout:   c.timeout,
+		recheck:   min(c.timeout, math.MaxInt64/2) * 2,
+		lease:     leaseSize(c.lease, limit, burst, c.lifetime),
+		lifetime:  c.lifetime,
+		clock:     c.clock,
+		name:      c.tel.Name,
+		reporter:  c.tel.Reporter(kind),
 	}
 	l.plainKey = l.redisKey("")
-	if c.mode == FailLocal {
-		share := float64(limit) * c.share
-		l.local = ratelimit.NewKeyed(rate.Limit(share), max(1, int(float64(burst)*c.share)), localKey)
+	if c.mode == FailLocal && limit != rate.Inf {
+		l.local = newLocalBuckets(float64(limit)*c.share, max(1, int(float64(burst)*c.share)))
+		l.epoch = l.clock.Now()
 	}
 	observe.Calls(l.reporter, l, (*Limiter).rejections, outcome.Rejected)
 	l.observe()
@@ -152,6 +158,20 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 }
 
 const kind = "redislimit"
+
+// leaseSize is the most tokens a lease takes: n, but no more than the
+// burst, nor than the limit brings in a lease's lifetime, so that a lease
+// spent at the limit's pace is spent before it expires; at least one.
+func leaseSize(n int, limit rate.Limit, burst int, lifetime time.Duration) int {
+	if n == 0 {
+		return 0
+	}
+	n = min(n, burst)
+	if per := float64(limit) * lifetime.Seconds(); per < float64(n) {
+		n = max(1, int(per))
+	}
+	return n
+}
 
 // redisKey is the Redis key of a bucket: the prefix and the escaped key in
 // braces, a Cluster hash tag, so that the key sits in one slot.
@@ -192,37 +212,43 @@ func (l *Limiter) acquire(ctx context.Context, next bulwark.Next) error {
 		_, err := l.leased(ctx, next, key, rkey, 1)
 		return err
 	}
-	_, err := l.decide(ctx, next, key, rkey, 1, nil)
+	_, err := l.decide(ctx, next, key, rkey, 1)
 	return err
 }
 
 // leased takes n tokens from the instance's lease of the bucket. When it
-// holds too few, a call for one token takes a new lease from Redis, one
-// caller at a time; a call for more asks Redis directly. After Redis
-// refused a lease, calls are rejected in the instance until the time it
-// said a lease would be there.
+// holds too few, a call for one token takes a new lease from Redis (what
+// the bucket holds, up to the lease size), one caller at a time; a call
+// for more asks Redis directly. After a refill that found the bucket
+// short, the instance leaves Redis alone for its backoff: calls it cannot
+// serve from the lease meanwhile are rejected in the instance.
 func (l *Limiter) leased(ctx context.Context, next bulwark.Next, key, rkey string, n int) (Result, error) {
-	ls := l.leases.get(rkey, rkey == l.plainKey)
-	if ls.take(n) {
+	now := l.clock.Now().UnixNano()
+	ls := l.leases.get(rkey, rkey == l.plainKey, now)
+	if ls.take(n, now) {
 		return Result{Allowed: true, Remaining: int(max(ls.tokens.Load(), 0))}, nil
 	}
 	if n > 1 {
-		return l.decide(ctx, next, key, rkey, n, nil)
+		return l.decide(ctx, next, key, rkey, n)
 	}
-	if wait := ls.refused(); wait > 0 {
+	if wait := ls.refused(now); wait > 0 {
 		return Result{RetryAfter: wait}, l.reject(ctx, next, wait, nil)
 	}
 	if err := ls.lock(ctx); err != nil {
 		return Result{}, err
 	}
-	defer ls.unlock()
-	if ls.take(1) { // refilled while this call waited
-		return Result{Allowed: true, Remaining: int(max(ls.tokens.Load(), 0))}, nil
+	now = l.clock.Now().UnixNano()
+	var v verdict
+	switch wait := ls.refused(now); {
+	case ls.take(1, now): // refilled while this call waited
+		v.res = Result{Allowed: true, Remaining: int(max(ls.tokens.Load(), 0))}
+	case wait > 0:
+		v = verdict{res: Result{RetryAfter: wait}, rejected: true, hint: wait}
+	default:
+		v = l.ask(ctx, key, rkey, 1, ls)
 	}
-	if wait := ls.refused(); wait > 0 {
-		return Result{RetryAfter: wait}, l.reject(ctx, next, wait, nil)
-	}
-	return l.decide(ctx, next, key, rkey, 1, ls)
+	ls.unlock()
+	return l.settle(ctx, next, v)
 }
 
 // AllowN takes n tokens from the bucket of key, or none: it returns
@@ -247,53 +273,138 @@ func (l *Limiter) AllowN(ctx context.Context, key string, n int) (Result, error)
 	if l.lease > 0 && n > 0 {
 		return l.leased(ctx, bulwark.Next{}, key, rkey, n)
 	}
-	return l.decide(ctx, bulwark.Next{}, key, rkey, n, nil)
+	return l.decide(ctx, bulwark.Next{}, key, rkey, n)
 }
 
 // decide asks Redis for n tokens of the bucket at rkey (user key key), or
-// lets the fail mode decide when Redis cannot be asked. With ls, the lease
-// to refill (n = 1), it asks for a lease of tokens, takes one and leaves
-// the rest in ls.
-func (l *Limiter) decide(ctx context.Context, next bulwark.Next, key, rkey string, n int, ls *lease) (Result, error) {
+// lets the fail mode decide when Redis cannot be asked.
+func (l *Limiter) decide(ctx context.Context, next bulwark.Next, key, rkey string, n int) (Result, error) {
+	return l.settle(ctx, next, l.ask(ctx, key, rkey, n, nil))
+}
+
+// verdict is a decision and what it has to report. It is made under the
+// lease's refill lock, if any, and reported once the lock is released, so
+// that an observer may call the limiter.
+type verdict struct {
+	res      Result
+	err      error         // the caller's ctx.Err(), returned as is
+	health   healthChange  // what the decision's round trip did to the health record
+	failure  error         // the round trip's error, for EventDegraded
+	rejected bool          // the tokens were refused
+	hint     time.Duration // of a rejection; 0 or less: none
+	cause    error         // of a FailClosed rejection
+}
+
+type healthChange uint8
+
+const (
+	unchanged healthChange = iota
+	degraded
+	recovered
+)
+
+// settle reports what v has to report and returns its decision.
+func (l *Limiter) settle(ctx context.Context, next bulwark.Next, v verdict) (Result, error) {
+	switch v.health {
+	case degraded:
+		l.report(ctx, next, bulwark.Event{Type: EventDegraded, Err: v.failure, Reason: "redis_unavailable"})
+	case recovered:
+		l.report(ctx, next, bulwark.Event{Type: EventRecovered})
+	}
+	if v.err != nil {
+		return v.res, v.err
+	}
+	if v.rejected {
+		return v.res, l.reject(ctx, next, v.hint, v.cause)
+	}
+	return v.res, nil
+}
+
+// ask decides like decide, reporting nothing. With ls, the lease to
+// refill (n = 1), it asks for a lease of tokens, takes one and leaves the
+// rest in ls; it requires the refill lock held.
+func (l *Limiter) ask(ctx context.Context, key, rkey string, n int, ls *lease) verdict {
 	if !l.health.Ask(l.recheck) {
-		return l.fallback(ctx, next, key, n, nil)
+		return l.fallback(key, n, nil)
+	}
+	if err := ctx.Err(); err != nil {
+		return verdict{err: err} // gone before asking: that says nothing of Redis
 	}
 	want := n
 	if ls != nil {
-		want = min(l.lease, l.burst)
+		want = l.lease
 	}
-	res, granted, err := l.eval(ctx, rkey, want)
+	res, granted, err := l.eval(ctx, rkey, want, ls != nil)
+	if redisx.IsScriptError(err) {
+		// Redis answered, but cannot decide this key: the fail mode
+		// decides its calls, and the limiter stays healthy for the
+		// others.
+		v := l.fallback(key, n, err)
+		if l.health.Succeeded() {
+			v.health = recovered
+		}
+		return v
+	}
 	if err != nil {
+		var v verdict
 		if redisx.CallerGone(ctx, err) {
-			return Result{}, ctx.Err()
+			v.err = ctx.Err()
+		} else {
+			v = l.fallback(key, n, err)
 		}
-		if l.health.Failed(l.recheck) {
-			l.report(ctx, next, bulwark.Event{Type: EventDegraded, Err: err, Reason: "redis_unavailable"})
+		if redisx.CountsAgainstRedis(ctx, err) && l.health.Failed(l.recheck) {
+			v.health, v.failure = degraded, err
 		}
-		return l.fallback(ctx, next, key, n, err)
+		return v
 	}
+	var v verdict
 	if l.health.Succeeded() {
-		l.report(ctx, next, bulwark.Event{Type: EventRecovered})
+		v.health = recovered
 	}
 	if ls != nil {
-		if granted > 0 {
-			ls.fill(int64(granted - 1))
-			res.Remaining = granted - 1
+		now := l.clock.Now().UnixNano()
+		if granted < want {
+			ls.misses++
+			res.RetryAfter = max(res.RetryAfter, l.backoff(ls.misses))
+			ls.refuse(res.RetryAfter, now)
 		} else {
-			ls.refuse(res.RetryAfter)
+			ls.misses = 0
+		}
+		if granted > 0 {
+			ls.fill(int64(granted-1), now+int64(l.lifetime))
+			res.Remaining, res.RetryAfter = granted-1, 0
 		}
 	}
+	v.res = res
 	if !res.Allowed && n > 0 {
-		return res, l.reject(ctx, next, res.RetryAfter, nil)
+		v.rejected, v.hint = true, res.RetryAfter
 	}
-	return res, nil
+	return v
 }
 
-// eval runs the script within the timeout and the caller's deadline.
-func (l *Limiter) eval(ctx context.Context, rkey string, n int) (Result, int, error) {
+// The script's modes, boxed once.
+var allOrNone, asMany any = "0", "1"
+
+// backoff is how long an instance whose refills of a lease found the
+// bucket short misses times in a row leaves Redis alone: one token's
+// refill time, doubled with each miss, up to a whole lease's. Under
+// contention an instance thus asks Redis about once per lease's refill
+// time; a refill that gets a whole lease ends the backoff.
+func (l *Limiter) backoff(misses int) time.Duration {
+	w := min(l.tokenTime*math.Ldexp(1, min(misses-1, 62)), l.tokenTime*float64(l.lease))
+	return time.Duration(min(w, math.MaxInt64/2))
+}
+
+// eval runs the script within the timeout and the caller's deadline, for
+// n tokens, or, for a lease (partial), for as many of them as there are.
+func (l *Limiter) eval(ctx context.Context, rkey string, n int, partial bool) (Result, int, error) {
 	cctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	v, err := gcra.Run(cctx, l.client, []string{rkey}, l.interval, l.burst, n).Int64Slice()
+	mode := allOrNone
+	if partial {
+		mode = asMany
+	}
+	v, err := gcra.Run(cctx, l.client, []string{rkey}, l.interval, l.burst, n, mode).Int64Slice()
 	if err != nil {
 		return Result{}, 0, err
 	}
@@ -316,34 +427,18 @@ func (l *Limiter) eval(ctx context.Context, rkey string, n int) (Result, int, er
 // fallback decides by the fail mode for a call Redis could not decide;
 // cause is Redis's error (nil when the call did not ask, Redis being known
 // to be away).
-func (l *Limiter) fallback(ctx context.Context, next bulwark.Next, key string, n int, cause error) (Result, error) {
-	l.fallbacks.Add(1)
+func (l *Limiter) fallback(key string, n int, cause error) verdict {
 	switch l.mode {
 	case FailOpen:
-		return Result{Allowed: true, Degraded: true}, nil
+		return verdict{res: Result{Allowed: true, Degraded: true}}
 	case FailClosed:
 		if cause == nil {
 			cause = errUnavailable
 		}
-		return Result{Degraded: true, RetryAfter: -1}, l.reject(ctx, next, 0, cause)
+		return verdict{res: Result{Degraded: true, RetryAfter: -1}, rejected: true, cause: cause}
 	}
-	lctx := context.WithValue(ctx, localKeyType{}, key)
-	for range n {
-		if err := l.local.Execute(lctx, nop); err != nil {
-			d, _ := bulwark.RetryAfter(err)
-			return Result{Degraded: true, RetryAfter: d}, l.reject(ctx, next, d, nil)
-		}
-	}
-	return Result{Allowed: true, Degraded: true}, nil
-}
-
-func nop(context.Context) error { return nil }
-
-type localKeyType struct{}
-
-func localKey(ctx context.Context) string {
-	k, _ := ctx.Value(localKeyType{}).(string)
-	return k
+	res := l.local.take(key, n, int64(l.clock.Since(l.epoch)))
+	return verdict{res: res, rejected: !res.Allowed, hint: res.RetryAfter}
 }
 
 // errUnavailable is the cause of a FailClosed rejection made without
@@ -373,12 +468,16 @@ func (l *Limiter) report(ctx context.Context, next bulwark.Next, e bulwark.Event
 	}
 }
 
-// unavailableError is a FailClosed rejection: it matches
+// unavailableError is a FailClosed rejection (Redis unavailable, or
+// refusing the script at the key): it matches
 // ratelimit.ErrLimited and bulwark.ErrRejected, and unwraps to Redis's
 // error.
 type unavailableError struct{ cause error }
 
 func (e unavailableError) Error() string {
+	if redisx.IsScriptError(e.cause) {
+		return "bulwark/redislimit: rate limited (redis refused the script: " + e.cause.Error() + ")"
+	}
 	return "bulwark/redislimit: rate limited (redis unavailable: " + e.cause.Error() + ")"
 }
 func (e unavailableError) Unwrap() error { return e.cause }
@@ -412,7 +511,7 @@ func (l *Limiter) Status() bulwark.Status {
 		s.State = "degraded"
 	}
 	if l.lease > 0 {
-		s.Tokens = float64(max(l.leases.get("", true).tokens.Load(), 0))
+		s.Tokens = float64(max(l.leases.get("", true, 0).tokens.Load(), 0))
 	}
 	return s
 }

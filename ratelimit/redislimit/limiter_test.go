@@ -55,7 +55,10 @@ func TestBadInputPanicsWithAClearMessage(t *testing.T) {
 	} {
 		assert.PanicsWithValue(t, tc.msg, tc.f)
 	}
-	assert.Panics(t, func() { redislimit.New(c, 1e-9, math.MaxInt) }, "a refill time beyond 2^51µs")
+	assert.PanicsWithValue(t, "bulwark/redislimit: New: burst 9223372036854775807 takes 2.92e+20 years to refill at 1e-09 a second, beyond 2^51µs (71 years)",
+		func() { redislimit.New(c, 1e-9, math.MaxInt) })
+	assert.PanicsWithValue(t, "bulwark/redislimit: New: burst 3000000000 takes 95.1 years to refill at 1 a second, beyond 2^51µs (71 years)",
+		func() { redislimit.New(c, 1, 3e9) })
 }
 
 func TestZeroValue(t *testing.T) {
@@ -91,7 +94,7 @@ func TestTwoInstancesShareOneBucket(t *testing.T) {
 	d, ok := bulwark.RetryAfter(err)
 	require.True(t, ok, "a rejection says when a token is there")
 	assert.InDelta(t, time.Hour.Seconds(), d.Seconds(), 60)
-	assert.EqualValues(t, 6, a.Status().Rejected+b.Status().Rejected-0*1)
+	assert.EqualValues(t, 6, a.Status().Rejected+b.Status().Rejected)
 }
 
 func TestAllowNResult(t *testing.T) {

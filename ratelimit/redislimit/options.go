@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 	"github.com/bulwark-go/bulwark/internal/policyopt"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -51,6 +52,9 @@ type config struct {
 	timeout time.Duration
 	lease   int
 	tel     policyopt.Telemetry
+
+	lifetime time.Duration // of a lease
+	clock    clock.Clock   // of the leases
 }
 
 const (
@@ -60,8 +64,16 @@ const (
 	DefaultTimeout = 50 * time.Millisecond
 )
 
-// leaseLifetime is how long leased tokens may be spent; tests shorten it.
-var leaseLifetime = time.Second
+// leaseLifetime is how long leased tokens may be spent.
+const leaseLifetime = time.Second
+
+// withLeaseLifetime and withClock replace the lifetime of leases and the
+// clock that times them, for tests.
+func withLeaseLifetime(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.lifetime = d })
+}
+
+func withClock(cl clock.Clock) Option { return optionFunc(func(c *config) { c.clock = cl }) }
 
 func panicf(option, format string, args ...any) {
 	panic(fmt.Sprintf("bulwark/redislimit: "+option+": "+format, args...))
@@ -118,7 +130,7 @@ func WithLocalShare(share float64) Option {
 
 // WithTimeout bounds the Redis round trip of one decision; a decision is
 // also bounded by the caller's deadline. A round trip that does not end in
-// time counts as Redis being unavailable: the fail mode decides, and
+// time (by either) counts as Redis being unavailable: the fail mode decides, and
 // while it does, one call per two timeouts asks Redis again. Default:
 // 50ms. It panics if d <= 0.
 func WithTimeout(d time.Duration) Option {
@@ -128,13 +140,14 @@ func WithTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.timeout = d })
 }
 
-// WithLease makes the limiter take up to n tokens from Redis in one round
-// trip and spend them in the instance, which divides the Redis commands
-// per decision by up to n. Leased tokens not spent within one second
-// expire. The price is accuracy: over any interval of length t the fleet
-// admits at most limit × t + burst + instances × min(n, burst) calls,
-// since each instance may hold up to a lease it took before the interval.
-// Default: off (one round trip per decision). It panics if n < 1.
+// WithLease makes the limiter take up to L = min(n, burst, limit × 1s)
+// tokens from Redis in one round trip (what the bucket holds, if fewer)
+// and spend them in the instance, which divides the Redis commands per
+// decision by up to L. Leased tokens not spent within one second expire.
+// The price is accuracy: over any interval of length t the fleet admits
+// at most limit × t + burst + instances × L calls, since each instance
+// may hold up to a lease it took before the interval. Default: off (one
+// round trip per decision). It panics if n < 1.
 func WithLease(n int) Option {
 	if n < 1 {
 		panicf("WithLease", "lease must be at least 1, got %d", n)
@@ -158,14 +171,17 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 }
 
 // WithObserver adds an observer of the limiter's events: rejections,
-// EventDegraded and EventRecovered. Default: none. It panics if o is nil.
+// EventDegraded and EventRecovered. It is never called with a lock of the
+// limiter held, so it may call the limiter. Default: none. It panics if o
+// is nil.
 func WithObserver(o bulwark.Observer) Option {
 	o = policyopt.Observer("redislimit", o)
 	return optionFunc(func(c *config) { c.tel.Observers = append(c.tel.Observers, o) })
 }
 
 func newConfig(opts []Option) config {
-	c := config{prefix: DefaultPrefix, mode: FailLocal, share: 1, timeout: DefaultTimeout}
+	c := config{prefix: DefaultPrefix, mode: FailLocal, share: 1, timeout: DefaultTimeout,
+		lifetime: leaseLifetime, clock: clock.Real}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)

@@ -11,17 +11,21 @@ import "github.com/redis/go-redis/v9"
 // KEYS[1]  the bucket
 // ARGV[1]  one token's refill time, µs (a decimal, not rounded)
 // ARGV[2]  the burst
-// ARGV[3]  tokens wanted, all or none (0 reads the bucket)
+// ARGV[3]  tokens wanted (0 reads the bucket)
+// ARGV[4]  "1": grant as many of them as there are, at least one (a
+//
+//	lease); else all or none
 //
 // It returns {granted, remaining, retry after µs (-1: never), reset after
-// µs}. The key expires when the bucket is full again, so an idle key
-// costs nothing. The TAT is written with 17 significant digits, which a
+// µs}; a lease that finds no token is told when one is there. The key
+// expires when the bucket is full again, so an idle key costs nothing. The TAT is written with 17 significant digits, which a
 // double reads back exactly.
 var gcra = redis.NewScript(`
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
+local partial = ARGV[4] == "1"
 local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local tolerance = interval * burst
@@ -29,6 +33,13 @@ local tat = tonumber(redis.call("GET", KEYS[1]))
 if not tat or tat < now then tat = now end
 local avail = math.floor((now + tolerance - tat) / interval + 1e-9)
 if avail > burst then avail = burst end
+if partial then
+  if avail >= 1 then
+    if n > avail then n = avail end
+  else
+    n = 1
+  end
+end
 if n > avail then
   local retry = -1
   if n <= burst then
