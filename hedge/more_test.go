@@ -168,9 +168,9 @@ func manyGoroutines(t *testing.T) {
 	t.Logf("%d panics reached their callers; %.1f tokens left", panics.Load(), b.Tokens())
 }
 
-// The success path allocates the call alone (176 bytes), with or without
-// a budget, shared or not: a hedge marks its attempts' contexts for the
-// policies inside at no cost.
+// The success path allocates the call alone (24 bytes, which is the
+// primary attempt's context), with or without a budget, shared or not: a
+// hedge marks its attempts' contexts for the policies inside at no cost.
 func TestNotFiringAllocatesTheCallAlone(t *testing.T) {
 	ctx := context.Background()
 	shared := budget.NewRatio(0.1, 0)
@@ -180,12 +180,31 @@ func TestNotFiringAllocatesTheCallAlone(t *testing.T) {
 		"no budget":                       hedge.New(hedge.WithDelay(time.Second)),
 		"a budget of its own":             hedge.New(hedge.WithDelay(time.Second), hedge.WithBudget(budget.NewToken(10, 0.1))),
 		"a shared budget, a retry inside": withRetryInside,
+		"the latency quantile":            hedge.New(hedge.WithLatencyQuantile(0.9, 16, time.Second)),
+		"the zero Hedge":                  new(hedge.Hedge),
 	} {
 		assert.Equal(t, 1.0, testing.AllocsPerRun(1000, func() { _ = p.Execute(ctx, testutil.Nop) }), name)
 		if !testutil.Race {
-			assert.Equal(t, uint64(176), testutil.BytesPerRun(10000, func() { _ = p.Execute(ctx, testutil.Nop) }), name)
+			assert.Equal(t, uint64(24), testutil.BytesPerRun(10000, func() { _ = p.Execute(ctx, testutil.Nop) }), name)
 		}
 	}
+}
+
+// A primary that watches its context makes it cancellable: four more
+// allocations, those of context.WithCancel (with its channel) and the
+// attempt's hold on it.
+func TestNotFiringWatchingTheContextAllocatesItsCancellation(t *testing.T) {
+	h := hedge.New(hedge.WithDelay(time.Second))
+	ctx := context.Background()
+	watch := func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+			return nil
+		}
+	}
+	assert.Equal(t, 5.0, testing.AllocsPerRun(1000, func() { _ = h.Execute(ctx, watch) }))
 }
 
 // A Hedge's bytes, at GOMAXPROCS 2: most of them are its bulwark.calls
