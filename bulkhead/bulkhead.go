@@ -64,8 +64,10 @@ var (
 )
 
 // gate is the semaphore both the fixed and the adaptive limiter use: a
-// number of permits (which the adaptive limiter moves), a count of calls
-// in flight, and a bounded FIFO queue of waiting calls.
+// number of permits (which the adaptive limiter moves), a count of the
+// permits out of its pool (running calls', and the free ones a fixed
+// Bulkhead's processors keep: see permitCache), and a bounded FIFO queue
+// of waiting calls.
 type gate struct {
 	// Read by every call, written only when the adaptive limit moves or
 	// calls queue.

@@ -138,13 +138,17 @@ func (g *gate) collectLocked() {
 
 // running returns the calls in flight: the permits out of the pool but
 // those in the caches. Read while permits move, it may be off by the
-// moving ones, never below 0.
+// moving ones, within [0, limit] (the limit of a Bulkhead with a cache
+// never moves; an Adaptive's calls admitted before its limit fell may run
+// beyond it).
 func (g *gate) running() int64 {
 	n := g.inflight.Load()
-	if c := g.cache; c != nil {
-		for i := range c.l {
-			n -= c.l[i].free.Load()
-		}
+	c := g.cache
+	if c == nil {
+		return n
 	}
-	return max(n, 0)
+	for i := range c.l {
+		n -= c.l[i].free.Load()
+	}
+	return min(max(n, 0), g.limit.Load())
 }
