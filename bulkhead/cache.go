@@ -37,11 +37,13 @@ type cacheLine struct {
 const maxBatch = 64
 
 // newPermitCache returns the cache of a gate of limit permits, or nil if
-// the limit is too small to share out in batches of two or more.
+// the limit is too small to share out in batches of two or more, or if one
+// processor runs everything: then the cache would cost a call the lookup
+// of its processor and save nothing.
 func newPermitCache(limit int) *permitCache {
 	n := counter.Stripes()
 	batch := min(int64(limit)/int64(4*n), maxBatch)
-	if batch < 2 {
+	if n < 2 || batch < 2 {
 		return nil
 	}
 	return &permitCache{mask: n - 1, batch: batch, l: make([]cacheLine, n)}

@@ -8,9 +8,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// A Bulkhead caches permits per processor when its limit gives each of
-// them a batch of two or more within a quarter of the limit; a smaller
-// one, and an Adaptive, use the pool alone.
+// A Bulkhead caches permits per processor when there are two or more and
+// its limit gives each a batch of two or more within a quarter of the
+// limit; a smaller one, one on a single processor, and an Adaptive use the
+// pool alone.
 func TestTheCacheIsOnForLimitsThatShareOut(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	for limit, batch := range map[int]int64{7: 0, 15: 0, 16: 2, 64: 8, 1 << 20: maxBatch} {
@@ -24,6 +25,8 @@ func TestTheCacheIsOnForLimitsThatShareOut(t *testing.T) {
 		assert.Len(t, c.l, 2)
 	}
 	assert.Nil(t, NewAdaptive(Vegas(), WithLimits(1000, 1000), WithInitialLimit(1000)).g.cache)
+	runtime.GOMAXPROCS(1)
+	assert.Nil(t, New(1<<20).g.cache, "one processor")
 }
 
 // Permits move between the pool and the caches, never in or out: after
