@@ -288,3 +288,25 @@ func TestLosersAreNotLatencySamples(t *testing.T) {
 		assert.Equal(t, 10*time.Millisecond, h.Delay())
 	})
 }
+
+// A primary that answers as its timer fires leaves the callback running
+// after the call: that timer is not reused, so the next call through the
+// Hedge is not hedged by it before its own delay.
+func TestATimerThatFiredHedgesNoLaterCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := hedge.New(hedge.WithDelay(10 * time.Millisecond))
+		for range 50 {
+			_ = h.Execute(context.Background(), func(ctx context.Context) error {
+				time.Sleep(10 * time.Millisecond) // the timer fires as this returns
+				return nil
+			})
+			var calls atomic.Int32
+			require.NoError(t, h.Execute(context.Background(), func(context.Context) error {
+				calls.Add(1)
+				synctest.Wait() // the late callback, if any, has run
+				return nil
+			}))
+			assert.Equal(t, int32(1), calls.Load(), "the fast call was hedged")
+		}
+	})
+}
