@@ -19,6 +19,7 @@ var breakers = []struct {
 }{
 	{"bulwark", bulwarkBreaker},
 	{"bulwark-permit", bulwarkBreakerPermit},
+	{"bulwark-acquire", bulwarkBreakerAcquire},
 	{"gobreaker", gobreakerBreaker},
 	{"failsafe-go", failsafeBreaker},
 	{"failsafe-go-permit", failsafeBreakerPermit},

@@ -26,10 +26,14 @@ func BenchmarkBulkhead(b *testing.B) {
 	}
 }
 
+// BenchmarkBulkheadParallel: the same from every core. Its reference,
+// bulwark-serial, is bulwark's bulkhead from one goroutine in the same
+// run: two cores should run more calls than one.
 func BenchmarkBulkheadParallel(b *testing.B) {
 	for _, p := range bulkheads {
 		b.Run(p.name, func(b *testing.B) { benchParallel(b, p.make(), nop, false) })
 	}
+	b.Run("bulwark-serial", func(b *testing.B) { bench(b, bulwarkBulkhead(), nop, false) })
 }
 
 func TestBulkheadHarnessesRun(t *testing.T) {

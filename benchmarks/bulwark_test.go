@@ -30,8 +30,24 @@ func bulwarkFallback() runner { return fallback.New(recovered).Execute }
 
 func bulwarkBreaker() runner { return breaker.New(breaker.WithOpenDuration(time.Hour)).Execute }
 
-// bulwarkBreakerPermit uses the two-step form: Acquire, call, Done.
+// bulwarkBreakerPermit uses the two-step form with a Permit on the
+// caller's stack: AcquireInto, call, Done.
 func bulwarkBreakerPermit() runner {
+	b := breaker.New(breaker.WithOpenDuration(time.Hour))
+	return func(ctx context.Context, fn func(context.Context) error) error {
+		var p breaker.Permit
+		if err := b.AcquireInto(ctx, &p); err != nil {
+			return err
+		}
+		err := fn(ctx)
+		p.Done(ctx, err)
+		return err
+	}
+}
+
+// bulwarkBreakerAcquire uses the two-step form with a Permit that Acquire
+// allocates.
+func bulwarkBreakerAcquire() runner {
 	b := breaker.New(breaker.WithOpenDuration(time.Hour))
 	return func(ctx context.Context, fn func(context.Context) error) error {
 		p, err := b.Acquire(ctx)

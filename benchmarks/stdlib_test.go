@@ -62,3 +62,17 @@ func xsyncSemaphore() runner {
 		return fn(ctx)
 	}
 }
+
+// timerResetStop arms a timer for d around the call and stops it after,
+// the floor of a hedge that does not fire. fired is called if the timer
+// ever fires.
+func timerResetStop(d time.Duration, fired func()) runner {
+	t := time.AfterFunc(time.Hour, fired)
+	t.Stop()
+	return func(ctx context.Context, fn func(context.Context) error) error {
+		t.Reset(d)
+		err := fn(ctx)
+		t.Stop()
+		return err
+	}
+}

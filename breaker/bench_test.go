@@ -77,3 +77,34 @@ func BenchmarkAcquireDone(b *testing.B) {
 		p.Done(ctx, nil)
 	}
 }
+
+// BenchmarkAcquireIntoDone is the two-step form of BenchmarkClosedSuccess,
+// its reference, with a Permit on the caller's stack.
+func BenchmarkAcquireIntoDone(b *testing.B) {
+	br := breaker.New()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		var p breaker.Permit
+		if err := br.AcquireInto(ctx, &p); err != nil {
+			b.Fatal(err)
+		}
+		p.Done(ctx, nop(ctx))
+	}
+}
+
+func BenchmarkAcquireIntoDoneParallel(b *testing.B) {
+	br := breaker.New()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		var p breaker.Permit
+		for pb.Next() {
+			if err := br.AcquireInto(ctx, &p); err != nil {
+				b.Error(err)
+				return
+			}
+			p.Done(ctx, nop(ctx))
+		}
+	})
+}

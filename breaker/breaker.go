@@ -179,7 +179,7 @@ type Breaker struct {
 	admitted  int // probes admitted in this half-open period
 	succeeded int
 	failed    int
-	waiting   []*Permit    // two-step probes of this half-open period not yet reported, oldest first
+	waiting   admissions   // of the two-step probes of this half-open period not yet reported, oldest first
 	timer     clock.Timer  // the open period's end, or the oldest waiting probe's max wait
 	lastNext  bulwark.Next // where the last transition was reported, for timer-driven ones
 }
@@ -516,18 +516,21 @@ func (b *Breaker) watch(p *Permit) {
 	if b.word.Load() != p.w {
 		return // the period has ended: the permit's report will be dropped
 	}
-	b.waiting = append(b.waiting, p)
+	b.waiting = append(b.waiting, p.start)
 	if b.timer == nil {
 		b.armLocked(b.cfg.halfOpenWait)
 	}
 }
 
-// unwatchLocked ends the max wait of a probe that reported. The timer,
+// unwatchLocked ends the max wait of a probe that reported: one admission
+// at its time leaves the list (which of two at the same time does not
+// matter), so the list holds no Permit and a caller's Permit stays where
+// the caller put it. The timer,
 // armed for the oldest waiting probe, is stopped once none waits; when a
 // younger one still waits, it re-arms itself when it fires. It requires
 // b.mu held.
 func (b *Breaker) unwatchLocked(p *Permit) {
-	if i := slices.Index(b.waiting, p); i >= 0 {
+	if i := slices.Index(b.waiting, p.start); i >= 0 {
 		b.waiting = slices.Delete(b.waiting, i, i+1)
 	}
 	if len(b.waiting) == 0 && b.timer != nil {
@@ -665,7 +668,7 @@ func (b *Breaker) expireLocked() change {
 	if len(b.waiting) == 0 {
 		return change{}
 	}
-	waited := b.sinceEpoch() - b.waiting[0].start
+	waited := b.sinceEpoch() - b.waiting[0]
 	if waited >= b.cfg.halfOpenWait {
 		return b.setLocked(Open, ReasonHalfOpenTimeout)
 	}

@@ -37,7 +37,7 @@
 //
 // A probe under [Breaker.Execute] always reports its outcome, so it is
 // never timed out: one slower than the open duration closes or reopens the
-// breaker by its outcome. A probe admitted by [Breaker.Acquire] reports
+// breaker by its outcome. A probe admitted by [Breaker.AcquireInto] reports
 // only if its caller calls [Permit.Done]; one that has not reported within
 // [WithHalfOpenMaxWait] of its admission reopens the breaker, which frees
 // every probe slot (as resilience4j's max wait does), and its late Done is
@@ -107,8 +107,12 @@
 // per recorded outcome; a time window or the slow rule reads the clock.
 // Rejection allocates nothing: the open breaker's error is made once per
 // open period; an open breaker reads the clock once per rejection, to
-// admit the first call after the open time. [Breaker.Acquire] and
-// [Permit.Done] serve code that cannot hand over a function.
+// admit the first call after the open time. [Breaker.AcquireInto] and
+// [Permit.Done] serve code that cannot hand over a function, without an
+// allocation either: the caller holds the Permit ([Breaker.Acquire]
+// allocates one). A Permit is not safe for concurrent use, which spares
+// every call an atomic instruction: two goroutines that may end one call
+// report it through a sync.Once.
 //
 // A breaker with the default rule takes under 2 KiB at GOMAXPROCS 2, its
 // striped counter included (a count window adds a byte a call). A

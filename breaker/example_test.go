@@ -34,6 +34,24 @@ func ExampleBreaker_Acquire() {
 	// Output: closed
 }
 
+// A Permit held by the caller (here a local variable; often a field of the
+// stream it guards) costs no allocation, and can be admitted again once
+// reported.
+func ExampleBreaker_AcquireInto() {
+	b := breaker.New()
+	ctx := context.Background()
+	var permit breaker.Permit
+	for _, outcome := range []error{nil, errors.New("reset by peer"), nil} {
+		if err := b.AcquireInto(ctx, &permit); err != nil {
+			fmt.Println("rejected:", err)
+			return
+		}
+		permit.Done(ctx, outcome) // ... how the stream ended
+	}
+	fmt.Println(b.State(), b.Snapshot().Totals)
+	// Output: closed [2 1 0 0]
+}
+
 func ExampleWithFailureRatio() {
 	b := breaker.New(
 		breaker.WithFailureRatio(0.5),

@@ -64,18 +64,33 @@ var (
 )
 
 // gate is the semaphore both the fixed and the adaptive limiter use: a
-// number of permits (which the adaptive limiter moves), a count of calls
-// in flight, and a bounded FIFO queue of waiting calls.
+// number of permits (which the adaptive limiter moves), a count of the
+// permits out of its pool (running calls', and the free ones a fixed
+// Bulkhead's processors keep: see permitCache), and a bounded FIFO queue
+// of waiting calls.
 type gate struct {
+	// Read by every call, written only when the adaptive limit moves or
+	// calls queue.
 	limit    atomic.Int64 // permits
-	inflight atomic.Int64
 	queued   atomic.Int64 // waiters in the queue, read without the lock
 	maxQueue int
 	maxWait  time.Duration
+	cache    *permitCache // nil: none (an Adaptive, or a small limit)
+	_        [lineBytes - 40]byte
+
+	// Permits out of the pool: running, or in the cache. Written twice
+	// by every call of an Adaptive (a Bulkhead's calls mostly use their
+	// processor's cache), so on a line pair of its own, where the writes
+	// do not evict what every call reads from the other cores' caches.
+	inflight atomic.Int64
+	_        [lineBytes - 8]byte
 
 	mu      sync.Mutex
 	waiters waitQueue
 }
+
+// lineBytes spans two cache lines: x86 prefetches lines in adjacent pairs.
+const lineBytes = 128
 
 // waiter is one queued call. ready is closed when it is granted a permit.
 type waiter struct {
@@ -148,6 +163,7 @@ func (g *gate) acquireSlow(ctx context.Context) error {
 	// Count this call as queued before the last look for a free permit: a
 	// release that decrements after that look then sees it and grants.
 	g.queued.Add(1)
+	g.collectLocked()
 	if g.takeLocked() {
 		g.queued.Add(-1)
 		g.mu.Unlock()
@@ -192,8 +208,11 @@ func (g *gate) acquireSlow(ctx context.Context) error {
 
 // release returns a permit: to the first waiter if one queues, else to the
 // pool.
-func (g *gate) release() {
-	g.inflight.Add(-1)
+func (g *gate) release() { g.releaseN(1) }
+
+// releaseN returns n permits to the pool, and grants waiters.
+func (g *gate) releaseN(n int64) {
+	g.inflight.Add(-n)
 	if g.queued.Load() != 0 {
 		g.grant()
 	}
@@ -203,6 +222,7 @@ func (g *gate) release() {
 func (g *gate) grant() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.collectLocked()
 	for g.waiters.head != nil && g.takeLocked() {
 		w := g.waiters.head
 		g.waiters.remove(w)
@@ -249,6 +269,7 @@ func New(max int, opts ...Option) *Bulkhead {
 	b := &Bulkhead{name: c.tel.Name, reporter: c.tel.Reporter("bulkhead")}
 	b.g.limit.Store(int64(max))
 	b.g.maxQueue, b.g.maxWait = c.maxQueue, c.maxWait
+	b.g.cache = newPermitCache(max)
 	instrument(b, false)
 	return b
 }
@@ -264,23 +285,27 @@ func (b *Bulkhead) Execute(ctx context.Context, fn func(context.Context) error) 
 	if fn == nil {
 		return bulwark.ErrNilFunc
 	}
-	if !b.g.tryAcquire() {
+	i, ok := b.g.acquire()
+	if !ok {
 		if err := b.wait(ctx, bulwark.Next{}); err != nil {
 			return err
 		}
+		i = -1
 	}
-	defer b.g.release()
+	defer b.g.releaseAt(i)
 	return fn(ctx)
 }
 
 // ExecuteStage implements bulwark.Stage.
 func (b *Bulkhead) ExecuteStage(ctx context.Context, next bulwark.Next) error {
-	if !b.g.tryAcquire() {
+	i, ok := b.g.acquire()
+	if !ok {
 		if err := b.wait(ctx, next); err != nil {
 			return err
 		}
+		i = -1
 	}
-	defer b.g.release()
+	defer b.g.releaseAt(i)
 	return next.Run(ctx)
 }
 
@@ -309,7 +334,7 @@ type Snapshot struct {
 
 // Snapshot returns the bulkhead's limit, use and rejections.
 func (b *Bulkhead) Snapshot() Snapshot {
-	return Snapshot{Limit: int(b.g.limit.Load()), InFlight: int(b.g.inflight.Load()),
+	return Snapshot{Limit: int(b.g.limit.Load()), InFlight: int(b.g.running()),
 		Queued: int(b.g.queued.Load()), Rejected: b.rejected.Load()}
 }
 
@@ -321,7 +346,7 @@ func (b *Bulkhead) Status() bulwark.Status { return b.g.status("bulkhead", b.nam
 // status is the Status of a policy built on g.
 func (g *gate) status(kind, name string, rejected *counter.Striped) bulwark.Status {
 	return bulwark.Status{Kind: kind, Name: name, Rejected: rejected.Load(),
-		InFlight: int(g.inflight.Load()), Limit: int(g.limit.Load()), Queued: int(g.queued.Load())}
+		InFlight: int(g.running()), Limit: int(g.limit.Load()), Queued: int(g.queued.Load())}
 }
 
 // Metric names of the gauges.
@@ -369,7 +394,7 @@ func instrument[T any, P gated[T]](p P, limit bool) {
 	attrs := metric.WithAttributes(r.Attributes()...)
 	observe.Register(m, (*T)(p), func(owner *T, o metric.Observer) {
 		g := P(owner).gate()
-		o.ObserveInt64(inflight, g.inflight.Load(), attrs)
+		o.ObserveInt64(inflight, g.running(), attrs)
 		o.ObserveInt64(queued, g.queued.Load(), attrs)
 		if limit {
 			o.ObserveInt64(lim, g.limit.Load(), attrs)

@@ -3,6 +3,7 @@ package bulkhead_test
 import (
 	"context"
 	"reflect"
+	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -26,16 +27,25 @@ func TestSentinelsAreComparableValues(t *testing.T) {
 	assert.ErrorIs(t, (&bulkhead.Bulkhead{}).Execute(context.Background(), nop), bulkhead.ErrZeroValue)
 }
 
-// A rejection of a full bulkhead allocates nothing and carries no hint.
+// A rejection of a full bulkhead allocates nothing and carries no hint,
+// a cached Bulkhead's included, which first collects the caches.
 func TestRejectionsAllocateNothing(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	synctest.Test(t, func(t *testing.T) {
 		for name, p := range map[string]bulwark.Policy{
-			"Bulkhead": bulkhead.New(1),
-			"Adaptive": bulkhead.NewAdaptive(bulkhead.Vegas(), bulkhead.WithLimits(1, 1)),
+			"Bulkhead":         bulkhead.New(1),
+			"Bulkhead, cached": bulkhead.New(cachedLimit),
+			"Adaptive":         bulkhead.NewAdaptive(bulkhead.Vegas(), bulkhead.WithLimits(1, 1)),
 		} {
 			release := make(chan struct{})
 			var wg sync.WaitGroup
-			hold(t, p, release, &wg)
+			holds := 1
+			if name == "Bulkhead, cached" {
+				holds = cachedLimit
+			}
+			for range holds {
+				hold(t, p, release, &wg)
+			}
 			synctest.Wait()
 			for _, q := range []bulwark.Policy{p, bulwark.New(p)} {
 				var err error

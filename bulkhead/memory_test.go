@@ -25,6 +25,10 @@ var kinds = []struct {
 	global, sdk int64
 }{
 	{"Bulkhead", func(opts ...bulkhead.Option) bulwark.Policy { return used(bulkhead.New(1, opts...)) }, 2048, 4096},
+	// A limit that the processors' caches of free permits share: they add
+	// a line pair a processor (its rejection counter is not made, as
+	// used rejects nothing).
+	{"Bulkhead(64)", func(opts ...bulkhead.Option) bulwark.Policy { return used(bulkhead.New(64, opts...)) }, 2048, 4096},
 	{"Adaptive", func(opts ...bulkhead.Option) bulwark.Policy {
 		aopts := []bulkhead.AdaptiveOption{bulkhead.WithInitialLimit(1)}
 		for _, o := range opts {

@@ -11,6 +11,23 @@ import (
 	"github.com/bulwark-go/bulwark/internal/testutil"
 )
 
+// BenchmarkTimerResetStop is the reference of BenchmarkNotFiring: a bare
+// timer armed and stopped around the same call.
+func BenchmarkTimerResetStop(b *testing.B) {
+	t := time.AfterFunc(time.Hour, func() {})
+	defer t.Stop()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		t.Reset(time.Second)
+		err := testutil.Nop(ctx)
+		t.Stop()
+		if err != nil {
+			b.Fatal()
+		}
+	}
+}
+
 // BenchmarkNotFiring: the answer comes before the delay.
 func BenchmarkNotFiring(b *testing.B) {
 	h := hedge.New(hedge.WithDelay(time.Second))

@@ -2,7 +2,7 @@ package hedge
 
 import (
 	"context"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-go/bulwark/budget"
@@ -13,15 +13,44 @@ import (
 // be stopped. The cancellable context behind it is made only when the
 // attempt asks for Done (or derives a context that does): an attempt that
 // never watches its context, and a call whose hedge never fires, allocate
-// nothing for it.
+// nothing for it. It is kept to 24 bytes: the primary's is the only
+// allocation of a call answered before the delay, and the collector's
+// share of such a call grows with the bytes it allocates.
 type attemptCtx struct {
 	parent context.Context
-	mark   *budget.Share // set when the hedge records the call in its budget
+	// s is nil, or the Hedge's shared state that marks the calls it
+	// records (Hedge.marked), until the attempt watches its context or
+	// is cancelled: then a state of its own.
+	s atomic.Pointer[attemptState]
+}
 
-	mu       sync.Mutex
-	inner    context.Context // nil until needed
-	stop     context.CancelFunc
-	canceled bool
+// attemptState is what an attempt's context holds beyond its parent.
+// The states an attempt starts in and the ones it takes when cancelled
+// before it watched its context are shared (markedState, canceledState),
+// so that neither allocates.
+type attemptState struct {
+	mark *budget.Share   // set when the hedge records the call in its budget
+	ctx  context.Context // the cancellable context; nil until made
+	stop context.CancelFunc
+	// canceled is the shared state that this shared state, which has no
+	// ctx, becomes when the attempt is cancelled.
+	canceled *attemptState
+}
+
+// canceled is the context of every attempt cancelled before it watched its
+// context: its Done is closed, its Err is context.Canceled.
+var canceled, stopCanceled = context.WithCancel(context.Background())
+
+func init() { stopCanceled() }
+
+// canceledState is the state of an unmarked attempt cancelled before it
+// watched its context.
+var canceledState = &attemptState{ctx: canceled, stop: stopCanceled}
+
+// markedState returns the shared state of the attempts of the calls a
+// hedge records in the budget behind share.
+func markedState(share *budget.Share) *attemptState {
+	return &attemptState{mark: share, canceled: &attemptState{mark: share, ctx: canceled, stop: stopCanceled}}
 }
 
 var _ context.Context = (*attemptCtx)(nil)
@@ -33,8 +62,8 @@ func (a *attemptCtx) String() string              { return "bulwark/hedge: attem
 // the hedge records, so that policies inside drawing from the same budget
 // see it recorded without a context.WithValue per call.
 func (a *attemptCtx) Value(key any) any {
-	if a.mark != nil {
-		if v := a.mark.Value(key); v != nil {
+	if s := a.s.Load(); s != nil && s.mark != nil {
+		if v := s.mark.Value(key); v != nil {
 			return v
 		}
 	}
@@ -44,14 +73,8 @@ func (a *attemptCtx) Value(key any) any {
 func (a *attemptCtx) Done() <-chan struct{} { return a.ensure().Done() }
 
 func (a *attemptCtx) Err() error {
-	a.mu.Lock()
-	inner, canceled := a.inner, a.canceled
-	a.mu.Unlock()
-	switch {
-	case inner != nil:
-		return inner.Err()
-	case canceled:
-		return context.Canceled
+	if s := a.s.Load(); s != nil && s.ctx != nil {
+		return s.ctx.Err()
 	}
 	return a.parent.Err()
 }
@@ -61,34 +84,49 @@ func (a *attemptCtx) Err() error {
 // method).
 func (a *attemptCtx) AfterFunc(f func()) func() bool { return context.AfterFunc(a.ensure(), f) }
 
+// ensure returns the attempt's cancellable context, made if need be. Of
+// two goroutines that make it at once, or of a making and a cancel, the
+// first to publish wins and the other's context is freed.
 func (a *attemptCtx) ensure() context.Context {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.inner == nil {
-		a.inner, a.stop = context.WithCancel(a.parent)
-		if a.canceled {
-			a.stop()
+	for {
+		s := a.s.Load()
+		if s != nil && s.ctx != nil {
+			return s.ctx
 		}
+		n := &attemptState{}
+		if s != nil {
+			n.mark = s.mark
+		}
+		n.ctx, n.stop = context.WithCancel(a.parent)
+		if a.s.CompareAndSwap(s, n) {
+			return n.ctx
+		}
+		n.stop()
 	}
-	return a.inner
 }
 
 // cancel stops the attempt: its context reports context.Canceled.
 func (a *attemptCtx) cancel() {
-	a.mu.Lock()
-	a.canceled = true
-	if a.stop != nil {
-		a.stop()
+	for {
+		s := a.s.Load()
+		if s != nil && s.ctx != nil {
+			s.stop()
+			return
+		}
+		n := canceledState
+		if s != nil {
+			n = s.canceled
+		}
+		if a.s.CompareAndSwap(s, n) {
+			return
+		}
 	}
-	a.mu.Unlock()
 }
 
 // release frees the cancellable context, if one was made, once the attempt
 // has returned.
 func (a *attemptCtx) release() {
-	a.mu.Lock()
-	if a.stop != nil {
-		a.stop()
+	if s := a.s.Load(); s != nil && s.stop != nil {
+		s.stop()
 	}
-	a.mu.Unlock()
 }

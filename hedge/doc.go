@@ -71,14 +71,18 @@
 //
 // # Cost
 //
-// When the answer comes before the delay, a call allocates one object
-// (176 bytes) and reuses a timer from the Hedge's pool: no goroutine, no
-// channel. (In tests with testing/synctest, whose timers belong to their
-// bubble, build the Hedge inside the bubble.) The
-// attempt's cancellable context is made only when the attempt watches its
-// context (calls Done), which costs three more allocations, those of
-// context.WithCancel. A hedge that fires costs a goroutine and a context per
-// extra attempt.
+// When the answer comes before the delay, a call allocates the primary
+// attempt's context alone (24 bytes) and reuses a timer from the Hedge's
+// pool: no goroutine, no channel. Arming and stopping that timer is most
+// of its cost (BenchmarkNotFiring beside its reference,
+// BenchmarkTimerResetStop). (In tests with testing/synctest,
+// whose timers belong to their bubble, build the Hedge inside the bubble.)
+// The attempt's cancellable context is made only when the attempt watches
+// its context (calls Done), which costs four more allocations: those of
+// context.WithCancel and the attempt's hold on it. A timer that fired is
+// not reused (its callback may still read the call it was armed for), so a
+// hedge that fires costs a new timer, a goroutine and a context per extra
+// attempt.
 //
 // The zero Hedge works as New() with no options. A Hedge is safe for
 // concurrent use.

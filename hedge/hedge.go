@@ -34,17 +34,23 @@ import (
 //
 // The zero Hedge works as New() with no options: unnamed, reporting
 // through the global meter provider. A Hedge is safe for concurrent use by
-// multiple goroutines and keeps nothing per call but its latency tracker.
+// multiple goroutines. It keeps nothing per call but its latency tracker,
+// and in each idle timer of its pool the context and function of the last
+// call armed on it, until the next call or the pool's drop (within two
+// collections).
 type Hedge struct {
 	delay     time.Duration
 	maxHedges int      // 0 only in the zero Hedge
 	latency   *latency // nil: fixed delay
 	rules     outcome.Rules
 	budget    budget.Budget
-	share     *budget.Share // nil without a budget
-	reporter  core.Reporter
-	name      string
-	timers    sync.Pool // *hedgeTimer
+	// marked is nil without a budget; else the shared state of the
+	// attempts of the calls it records, whose mark is the budget's
+	// budget.Share.
+	marked   *attemptState
+	reporter core.Reporter
+	name     string
+	timers   sync.Pool // *hedgeTimer
 	// counts holds the hedges launched, the calls that failed and the
 	// budget's refusals (slotHedges ...), added beyond the common path of
 	// a primary that answers in time only.
@@ -216,7 +222,7 @@ func build(opts ...Option) *Hedge {
 		name:      c.tel.Name,
 	}
 	if c.budget != nil {
-		h.share = budget.NewShare(c.budget)
+		h.marked = markedState(budget.NewShare(c.budget))
 	}
 	if c.quantile > 0 {
 		h.latency = newLatency(c.quantile, c.window, c.floor)
@@ -246,31 +252,52 @@ func (h *Hedge) Execute(ctx context.Context, fn func(context.Context) error) err
 
 // ExecuteStage implements bulwark.Stage.
 func (h *Hedge) ExecuteStage(ctx context.Context, next bulwark.Next) error {
+	// The zero Hedge runs under New()'s configuration with its own timers
+	// and counts: they are not shared with other zero Hedges.
+	return h.conf().execute(ctx, next, h)
+}
+
+// conf returns the Hedge whose configuration h's calls run under: h, or
+// for the zero Hedge the one New() returns.
+func (h *Hedge) conf() *Hedge {
 	if h.maxHedges == 0 {
-		// New()'s configuration, with the zero Hedge's own timers and
-		// counts: they are not shared with other zero Hedges.
-		return defaultHedge().execute(ctx, next, h)
+		return defaultHedge()
 	}
-	return h.execute(ctx, next, h)
+	return h
+}
+
+// call is one Execute, kept on the caller's stack: a call answered before
+// the delay allocates the primary attempt's context alone.
+type call struct {
+	h       *Hedge // the configuration
+	owner   *Hedge // whose timers and counts the call uses
+	primary *attemptCtx
+	next    bulwark.Next
+	delay   time.Duration
+	records bool        // this hedge records the call in its budget
+	start   time.Time   // of the primary, with WithLatencyQuantile
+	ht      *hedgeTimer // the first hedge's timer; nil once disarmed
+	x       *hedging    // nil until the call goes beyond its primary
 }
 
 // execute runs the call under h's configuration, with the timers and the
 // counts of owner, which is not h for the zero Hedge.
 func (h *Hedge) execute(ctx context.Context, next bulwark.Next, owner *Hedge) error {
-	c := &call{h: h, owner: owner, ctx: ctx, next: next, delay: h.Delay()}
-	c.primary.parent = ctx
-	if h.share != nil && !h.share.Recorded(ctx) {
+	var c call
+	c.h, c.owner, c.next, c.delay = h, owner, next, h.delay
+	c.primary = &attemptCtx{parent: ctx}
+	if h.latency != nil {
+		c.delay = h.latency.delay()
+		c.start = time.Now()
+	}
+	if h.marked != nil && !h.marked.mark.Recorded(ctx) {
 		// The outermost policy drawing from the budget: the attempts'
 		// contexts carry the mark that tells the policies inside.
 		c.records = true
-		c.primary.mark = h.share
+		c.primary.s.Store(h.marked)
 		h.budget.RecordRequest()
 	}
-	var start time.Time
-	if h.latency != nil {
-		start = time.Now()
-	}
-	ht := arm(&owner.timers, c)
+	c.arm()
 	// A primary that panics (or calls runtime.Goexit) must not leave the
 	// timer armed nor a hedge running: the deferred abort stops the one,
 	// cancels and awaits the others, then raises the call's first panic
@@ -278,140 +305,126 @@ func (h *Hedge) execute(ctx context.Context, next bulwark.Next, owner *Hedge) er
 	returned := false
 	defer func() {
 		if !returned {
-			if p, ok := c.abort(&ht, recover()); ok {
+			if p, ok := c.abort(recover()); ok {
 				panic(p)
 			}
 		}
 	}()
-	err := c.runPrimary(&ht, start)
+	err := c.next.Run(c.primary)
+	c.disarm()
+	c.primary.release()
+	if c.x == nil && err == nil && h.marked == nil && h.latency == nil {
+		// The common case: answered before the delay, with nothing to
+		// learn or record.
+		returned = true
+		return nil
+	}
+	err = c.afterPrimary(err)
 	returned = true
 	return err
 }
 
-// hedgeTimer is a pooled timer and the call it is armed for.
+// hedgeTimer is a pooled timer and what its callback needs to launch the
+// first hedge of the call it is armed for. Those fields are written before
+// the timer is reset, which orders them before the callback; a timer whose
+// Stop reports that it fired is never reused, so they are not written while
+// a callback may read them, and no call pays a locked instruction for it.
 type hedgeTimer struct {
-	t    *time.Timer
-	c    atomic.Pointer[call]
-	pool *sync.Pool // the one it comes from
-}
-
-func (ht *hedgeTimer) fire() {
-	if c := ht.c.Swap(nil); c != nil {
-		c.onTimer()
-	}
-}
-
-// arm takes a timer from the pool and arms it for c's first hedge.
-func arm(pool *sync.Pool, c *call) *hedgeTimer {
-	ht, _ := pool.Get().(*hedgeTimer)
-	if ht == nil {
-		ht = &hedgeTimer{pool: pool}
-		ht.c.Store(c)
-		ht.t = time.AfterFunc(c.delay, ht.fire)
-		return ht
-	}
-	ht.c.Store(c)
-	ht.t.Reset(c.delay)
-	return ht
-}
-
-// call is one Execute with hedges.
-type call struct {
-	h       *Hedge // the configuration
-	owner   *Hedge // whose timers and counts the call uses
-	ctx     context.Context
+	t       *time.Timer
+	owner   *Hedge // the Hedge whose pool holds it
+	primary *attemptCtx
 	next    bulwark.Next
 	delay   time.Duration
-	primary attemptCtx
-
-	mu          sync.Mutex
-	records     bool  // this hedge records the call in its budget; set before any attempt
-	primaryDone bool  // the primary attempt has returned, or panicked
-	decided     bool  // a winner, a final error or a panic is known
-	refused     bool  // the budget refused a hedge: no more are asked for
-	panicked    bool  // an attempt panicked: x.panicVal is the first panic
-	running     int32 // hedges running, and launches and their reports in progress
-	launching   int32 // launches between their reservation and their start
-	result      error
-	x           *hedging      // nil until the call goes beyond a primary that answers
-	done        chan struct{} // closed once decided and nothing runs
+	x       atomic.Pointer[hedging] // once it fired: made by the callback or the caller
 }
 
-// hedging is the state of a call beyond its primary attempt, made when a
-// hedge is first asked for or an attempt fails or panics: a call answered
-// before the delay, the common case, never needs it.
-type hedging struct {
-	attempts []*attemptCtx // hedges launched
-	errs     []error       // failures and rejections, in the order they came
-	timer    *time.Timer   // the next hedge's, after the first
-	panicVal any
+func (ht *hedgeTimer) fire() { ht.hedging().launch() }
+
+// hedging returns the hedging state of the call the timer fired for, made
+// by whichever of the callback and the caller asks first.
+func (ht *hedgeTimer) hedging() *hedging {
+	if x := ht.x.Load(); x != nil {
+		return x
+	}
+	x := newHedging(ht.owner, ht.primary, ht.next, ht.delay)
+	if ht.x.CompareAndSwap(nil, x) {
+		return x
+	}
+	return ht.x.Load()
 }
 
-// xLocked returns c.x, made if need be. It requires c.mu held.
-func (c *call) xLocked() *hedging {
+// arm takes a timer from the pool and arms it for the first hedge.
+func (c *call) arm() {
+	ht, _ := c.owner.timers.Get().(*hedgeTimer)
+	fresh := ht == nil
+	if fresh {
+		ht = &hedgeTimer{owner: c.owner}
+	}
+	ht.primary, ht.next, ht.delay = c.primary, c.next, c.delay
+	if fresh {
+		ht.t = time.AfterFunc(c.delay, ht.fire)
+	} else {
+		ht.t.Reset(c.delay)
+	}
+	c.ht = ht
+}
+
+// disarm stops the first hedge's timer, once. If it had fired, its
+// callback runs or has run, a hedge may be running, and c.x is set to the
+// state the callback shares. A timer that did not fire goes back to the
+// pool with the call's context and function, which the next call through
+// it overwrites: clearing them costs every call three pointer writes, each
+// a write barrier while the collector marks, and an idle pool is dropped
+// within two collections anyway.
+func (c *call) disarm() {
+	ht := c.ht
+	if ht == nil {
+		return
+	}
+	c.ht = nil
+	if !ht.t.Stop() {
+		c.x = ht.hedging()
+		return
+	}
+	c.owner.timers.Put(ht)
+}
+
+// hedging returns c.x, made if need be. It is called once the timer is
+// disarmed: no callback shares it then but the one that fired, which made
+// or shares c.x already.
+func (c *call) hedging() *hedging {
 	if c.x == nil {
-		c.x = &hedging{}
+		c.x = newHedging(c.owner, c.primary, c.next, c.delay)
 	}
 	return c.x
 }
 
-// hedgesLocked returns the number of hedges launched. It requires c.mu
-// held.
-func (c *call) hedgesLocked() int {
-	if c.x == nil {
-		return 0
+// afterPrimary returns the call's result once the primary attempt,
+// which ran on the caller's goroutine, has returned err and the timer is
+// disarmed.
+func (c *call) afterPrimary(err error) error {
+	if x := c.x; x != nil {
+		x.finish(nil, err, c.start)
+		return x.wait()
 	}
-	return len(c.x.attempts)
-}
-
-// disarm stops the first hedge's timer *pht, once (it sets *pht to nil),
-// and reports whether it fired for c: then a hedge may be running.
-func (c *call) disarm(pht **hedgeTimer) (fired bool) {
-	ht := *pht
-	if ht == nil {
-		return true
-	}
-	*pht = nil
-	if ht.c.CompareAndSwap(c, nil) {
-		// A timer that fired all the same (its callback lost the race
-		// above) is not reused: its late callback could find the next
-		// call armed on it.
-		if ht.t.Stop() {
-			ht.pool.Put(ht)
-		}
-		return false
-	}
-	ht.pool.Put(ht)
-	return true
-}
-
-// runPrimary runs the primary attempt on the caller's goroutine and
-// returns the call's result.
-func (c *call) runPrimary(ht **hedgeTimer, start time.Time) error {
-	err := c.next.Run(&c.primary)
-	fired := c.disarm(ht)
-	c.primary.release()
-	if fired {
-		c.finish(&c.primary, err, start)
-		return c.wait()
-	}
-	// The hedge never fired: the common case, with no goroutine, channel
-	// or cancellable context, and nothing else running, so no lock.
-	kind := c.kind(err)
-	c.learn(err, start)
+	// The hedge never fired: nothing else runs, so no lock.
+	h := c.h
+	kind := kindOf(c.primary.parent, err)
+	h.learn(c.primary.parent, err, c.start)
 	if c.records {
-		c.record(kind)
+		h.record(kind)
 	}
 	if kind != failed {
 		return err
 	}
 	// A failure before the delay launches the next hedge at once.
-	c.mu.Lock()
-	c.primaryDone = true
-	c.xLocked().errs = append(c.xLocked().errs, err)
-	c.mu.Unlock()
-	c.launch()
-	return c.wait()
+	x := c.hedging()
+	x.mu.Lock()
+	x.primaryDone = true
+	x.errs = append(x.errs, err)
+	x.mu.Unlock()
+	x.launch()
+	return x.wait()
 }
 
 // abort ends a call whose primary panicked with p (nil: it called
@@ -419,26 +432,66 @@ func (c *call) runPrimary(ht **hedgeTimer, start time.Time) error {
 // stopped, every hedge is cancelled and awaited. For a panic, it returns
 // the call's first, which may be a hedge's that made the primary panic as
 // it was cancelled, and true.
-func (c *call) abort(ht **hedgeTimer, p any) (any, bool) {
-	c.disarm(ht)
+func (c *call) abort(p any) (any, bool) {
+	c.disarm()
 	c.primary.release()
-	c.mu.Lock()
-	c.primaryDone = true
-	if p != nil && !c.panicked {
-		c.panicked, c.xLocked().panicVal = true, p
+	x := c.hedging()
+	x.mu.Lock()
+	x.primaryDone = true
+	if p != nil && !x.panicked {
+		x.panicked, x.panicVal = true, p
 	}
-	if !c.decided {
-		c.decideLocked(nil)
+	if !x.decided {
+		x.decideLocked(nil)
 	}
-	c.mu.Unlock()
-	c.await()
+	x.mu.Unlock()
+	x.await()
 	if p == nil {
 		return nil, false // a Goexit is not turned into a panic
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.x.panicVal, true
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.panicVal, true
 }
+
+// hedging is the state of a call beyond a primary that answers before the
+// delay, shared by the caller, the timers' callbacks and the hedges'
+// goroutines; it is made when a hedge is first asked for or an attempt
+// fails or panics.
+type hedging struct {
+	h       *Hedge // the configuration
+	owner   *Hedge // whose counts the call uses
+	primary *attemptCtx
+	next    bulwark.Next
+	delay   time.Duration
+	records bool // this hedge records the call in its budget
+
+	mu          sync.Mutex
+	primaryDone bool  // the primary attempt has returned, or panicked
+	decided     bool  // a winner, a final error or a panic is known
+	refused     bool  // the budget refused a hedge: no more are asked for
+	panicked    bool  // an attempt panicked: panicVal is the first panic
+	running     int32 // hedges running, and launches and their reports in progress
+	launching   int32 // launches between their reservation and their start
+	result      error
+	attempts    []*attemptCtx // hedges launched
+	errs        []error       // failures and rejections, in the order they came
+	timer       *time.Timer   // the next hedge's, after the first
+	panicVal    any
+	done        chan struct{} // closed once decided and nothing runs
+}
+
+// newHedging returns the hedging state of a call. The call is one the
+// hedge records when its primary's context carries the budget's mark,
+// which it keeps once it is made cancellable.
+func newHedging(owner *Hedge, primary *attemptCtx, next bulwark.Next, delay time.Duration) *hedging {
+	s := primary.s.Load()
+	return &hedging{h: owner.conf(), owner: owner, primary: primary, next: next, delay: delay,
+		records: s != nil && s.mark != nil}
+}
+
+// ctx is the caller's context.
+func (x *hedging) ctx() context.Context { return x.primary.parent }
 
 // outcomeKind is what an attempt's error means to the hedge.
 type outcomeKind uint8
@@ -450,11 +503,12 @@ const (
 	failed                      // any other error: the next hedge starts at once
 )
 
-func (c *call) kind(err error) outcomeKind {
+// kindOf returns what err, an attempt's error in a call under ctx, means.
+func kindOf(ctx context.Context, err error) outcomeKind {
 	switch {
 	case err == nil:
 		return won
-	case bulwark.IsPermanent(err) || outcome.IsNoRetry(err) || c.ctx.Err() != nil:
+	case bulwark.IsPermanent(err) || outcome.IsNoRetry(err) || ctx.Err() != nil:
 		return final
 	case errors.Is(err, bulwark.ErrRejected):
 		return rejected
@@ -464,58 +518,56 @@ func (c *call) kind(err error) outcomeKind {
 
 // learn records an attempt's latency when its outcome is a success under
 // the hedge's rules.
-func (c *call) learn(err error, start time.Time) {
-	if c.h.latency != nil && c.h.rules.Classify(c.ctx, err) == outcome.Success {
-		c.h.latency.record(time.Since(start))
+func (h *Hedge) learn(ctx context.Context, err error, start time.Time) {
+	if h.latency != nil && h.rules.Classify(ctx, err) == outcome.Success {
+		h.latency.record(time.Since(start))
 	}
 }
 
 // record tells the budget an attempt's outcome, for a call this hedge
 // records: only successes and failures are outcomes of the dependency.
-// It is called without c.mu: the budget is the user's code.
-func (c *call) record(k outcomeKind) {
+// It is called without a lock: the budget is the user's code.
+func (h *Hedge) record(k outcomeKind) {
 	switch k {
 	case won:
-		c.h.budget.RecordAttempt(true)
+		h.budget.RecordAttempt(true)
 	case failed:
-		c.h.budget.RecordAttempt(false)
+		h.budget.RecordAttempt(false)
 	}
 }
-
-// onTimer launches the next hedge when the delay passes without an answer.
-func (c *call) onTimer() { c.launch() }
 
 // panicLocked makes p, a panic recovered off the caller's goroutine, the
 // call's (the first one only): every attempt is cancelled, and the caller
 // raises it once they have returned. A nil p is a runtime.Goexit, which
-// ends only its goroutine and decides nothing. It requires c.mu held.
-func (c *call) panicLocked(p any) {
+// ends only its goroutine and decides nothing. It requires x.mu held.
+func (x *hedging) panicLocked(p any) {
 	if p == nil {
 		return
 	}
-	if !c.panicked {
-		c.panicked, c.xLocked().panicVal = true, p
+	if !x.panicked {
+		x.panicked, x.panicVal = true, p
 	}
-	if !c.decided {
-		c.decideLocked(nil)
+	if !x.decided {
+		x.decideLocked(nil)
 	}
 }
 
 // launch starts the next hedge if any remains, the call is undecided and
 // the budget allows, and arms the timer for the one after it. It is called
-// without c.mu, which it does not hold while it asks the budget or reports
+// without x.mu, which it does not hold while it asks the budget or reports
 // a refusal: both are the user's code. Meanwhile the launch counts as a
 // running attempt, so the call cannot settle before it is done.
-func (c *call) launch() {
-	c.mu.Lock()
-	if c.decided || c.refused || c.hedgesLocked()+int(c.launching) >= c.h.maxHedges {
-		c.mu.Unlock()
+func (x *hedging) launch() {
+	h := x.h
+	x.mu.Lock()
+	if x.decided || x.refused || len(x.attempts)+int(x.launching) >= h.maxHedges {
+		x.mu.Unlock()
 		return
 	}
-	c.launching++
-	c.running++
-	n := c.hedgesLocked() + int(c.launching) + 1 // the primary is attempt 1
-	c.mu.Unlock()
+	x.launching++
+	x.running++
+	n := len(x.attempts) + int(x.launching) + 1 // the primary is attempt 1
+	x.mu.Unlock()
 	done := false
 	defer func() {
 		if !done {
@@ -524,150 +576,152 @@ func (c *call) launch() {
 			// It is recorded with the slot's release, under one lock, so
 			// that the call cannot settle without it.
 			p := recover()
-			c.mu.Lock()
-			c.launching--
-			c.running--
-			c.panicLocked(p)
-			c.settleLocked()
-			c.mu.Unlock()
+			x.mu.Lock()
+			x.launching--
+			x.running--
+			x.panicLocked(p)
+			x.settleLocked()
+			x.mu.Unlock()
 		}
 	}()
-	allowed := c.h.budget == nil || c.h.budget.TryRetry()
+	allowed := h.budget == nil || h.budget.TryRetry()
 	if !allowed {
-		c.owner.counts.AddAt(slotRefused, 1)
-		if c.h.reporter.Listening(c.ctx, c.next) {
-			c.h.reporter.Report(c.ctx, c.next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: n})
+		x.owner.counts.AddAt(slotRefused, 1)
+		if h.reporter.Listening(x.ctx(), x.next) {
+			h.reporter.Report(x.ctx(), x.next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: n})
 		}
 	}
-	c.mu.Lock()
+	x.mu.Lock()
 	done = true
-	c.launching--
-	if !allowed || c.decided {
-		c.refused = c.refused || !allowed
-		c.running--
-		c.settleLocked()
-		c.mu.Unlock()
+	x.launching--
+	if !allowed || x.decided {
+		x.refused = x.refused || !allowed
+		x.running--
+		x.settleLocked()
+		x.mu.Unlock()
 		return
 	}
-	a := &attemptCtx{parent: c.ctx, mark: c.primary.mark}
-	x := c.xLocked()
+	a := &attemptCtx{parent: x.ctx()}
+	if x.records {
+		a.s.Store(x.h.marked)
+	}
 	x.attempts = append(x.attempts, a)
 	n = len(x.attempts) + 1
-	if len(x.attempts)+int(c.launching) < c.h.maxHedges {
+	if len(x.attempts)+int(x.launching) < h.maxHedges {
 		if x.timer != nil {
 			x.timer.Stop()
 		}
-		x.timer = time.AfterFunc(c.delay, c.onTimer)
+		x.timer = time.AfterFunc(x.delay, x.launch)
 	}
-	c.mu.Unlock()
-	c.owner.counts.AddAt(slotHedges, 1)
-	go c.runHedge(a, n) // it inherits the running slot
+	x.mu.Unlock()
+	x.owner.counts.AddAt(slotHedges, 1)
+	go x.runHedge(a, n) // it inherits the running slot
 }
 
 // runHedge runs a hedge on its own goroutine. A panic there, in the
 // attempt or in an observer, becomes the call's, raised by the caller.
-func (c *call) runHedge(a *attemptCtx, n int) {
+func (x *hedging) runHedge(a *attemptCtx, n int) {
+	h := x.h
 	var start time.Time
 	ok := false
 	defer func() {
 		if !ok {
 			p := recover()
 			a.release()
-			c.mu.Lock()
-			c.running--
-			c.panicLocked(p)
-			c.settleLocked()
-			c.mu.Unlock()
+			x.mu.Lock()
+			x.running--
+			x.panicLocked(p)
+			x.settleLocked()
+			x.mu.Unlock()
 		}
 	}()
-	if c.h.reporter.Listening(c.ctx, c.next) {
-		c.h.reporter.Report(c.ctx, c.next, bulwark.Event{Type: bulwark.EventHedge, Attempt: n, Delay: c.delay})
+	if h.reporter.Listening(x.ctx(), x.next) {
+		h.reporter.Report(x.ctx(), x.next, bulwark.Event{Type: bulwark.EventHedge, Attempt: n, Delay: x.delay})
 	}
-	if c.h.latency != nil {
+	if h.latency != nil {
 		start = time.Now()
 	}
-	err := c.next.Run(a)
+	err := x.next.Run(a)
 	a.release()
-	c.finish(a, err, start)
+	x.finish(a, err, start)
 	ok = true
 }
 
-// finish records the outcome of an attempt that returned after the hedge
-// fired, and releases its running slot (the primary's: primaryDone) once
-// the budget is told and the next hedge, if one follows, is launched.
-func (c *call) finish(a *attemptCtx, err error, start time.Time) {
-	k := c.kind(err)
-	c.mu.Lock()
-	live := !c.decided // else a loser, cancelled: not an outcome to learn from
+// finish records the outcome of an attempt (a; nil for the primary) that
+// returned after the hedge fired, and releases its running slot (the
+// primary's: primaryDone) once the budget is told and the next hedge, if
+// one follows, is launched.
+func (x *hedging) finish(a *attemptCtx, err error, start time.Time) {
+	k := kindOf(x.ctx(), err)
+	x.mu.Lock()
+	live := !x.decided // else a loser, cancelled: not an outcome to learn from
 	if live {
 		switch k {
 		case won, final:
-			c.decideLocked(err)
+			x.decideLocked(err)
 		case rejected, failed:
-			x := c.xLocked()
 			x.errs = append(x.errs, err)
 			if k == failed && x.timer != nil {
 				x.timer.Stop()
 			}
 		}
 	}
-	c.mu.Unlock()
+	x.mu.Unlock()
 	if live {
-		c.learn(err, start)
-		if c.records {
-			c.record(k)
+		x.h.learn(x.ctx(), err, start)
+		if x.records {
+			x.h.record(k)
 		}
 		if k == failed {
-			c.launch() // a failure launches the next hedge at once
+			x.launch() // a failure launches the next hedge at once
 		}
 	}
-	c.mu.Lock()
-	if a == &c.primary {
-		c.primaryDone = true
+	x.mu.Lock()
+	if a == nil {
+		x.primaryDone = true
 	} else {
-		c.running--
+		x.running--
 	}
-	c.settleLocked()
-	c.mu.Unlock()
+	x.settleLocked()
+	x.mu.Unlock()
 }
 
 // settleLocked decides a call whose attempts all failed once nothing runs
 // (a hedge whose timer is pending is not awaited: nothing is in flight),
 // and wakes the caller once the call is decided and every attempt has
-// returned. It requires c.mu held.
-func (c *call) settleLocked() {
-	if c.running > 0 || !c.primaryDone {
+// returned. It requires x.mu held.
+func (x *hedging) settleLocked() {
+	if x.running > 0 || !x.primaryDone {
 		return
 	}
-	if !c.decided {
-		err, failed := c.failureLocked()
+	if !x.decided {
+		err, failed := x.failureLocked()
 		if failed {
-			c.owner.counts.AddAt(slotFailures, 1)
+			x.owner.counts.AddAt(slotFailures, 1)
 		}
-		c.decideLocked(err)
+		x.decideLocked(err)
 	}
-	if c.done != nil {
-		close(c.done)
-		c.done = nil
+	if x.done != nil {
+		close(x.done)
+		x.done = nil
 	}
 }
 
 // failureLocked returns the result of a call whose attempts all failed:
 // the dependency's failures joined, or the rejections when there is no
 // failure, so that a policy outside sees a failure and not a rejection
-// when the dependency was asked; failed reports which. It requires c.mu
+// when the dependency was asked; failed reports which. It requires x.mu
 // held.
-func (c *call) failureLocked() (err error, failed bool) {
+func (x *hedging) failureLocked() (err error, failed bool) {
 	var failures []error
-	errs := c.xLocked().errs
-	for _, err := range errs {
+	for _, err := range x.errs {
 		if !errors.Is(err, bulwark.ErrRejected) {
 			failures = append(failures, err)
 		}
 	}
 	failed = len(failures) > 0
 	if !failed {
-		failures = errs
+		failures = x.errs
 	}
 	if len(failures) == 1 {
 		return failures[0], failed
@@ -676,45 +730,39 @@ func (c *call) failureLocked() (err error, failed bool) {
 }
 
 // decideLocked settles the call's result and cancels the attempts still
-// running. It requires c.mu held.
-func (c *call) decideLocked(err error) {
-	c.decided = true
-	c.result = err
-	c.primary.cancel()
-	if x := c.x; x != nil {
-		if x.timer != nil {
-			x.timer.Stop()
-		}
-		for _, a := range x.attempts {
-			a.cancel()
-		}
+// running. It requires x.mu held.
+func (x *hedging) decideLocked(err error) {
+	x.decided = true
+	x.result = err
+	x.primary.cancel()
+	if x.timer != nil {
+		x.timer.Stop()
+	}
+	for _, a := range x.attempts {
+		a.cancel()
 	}
 }
 
 // await returns once every hedge has returned. It requires primaryDone.
-func (c *call) await() {
-	c.mu.Lock()
-	if c.running == 0 {
-		c.mu.Unlock()
+func (x *hedging) await() {
+	x.mu.Lock()
+	if x.running == 0 {
+		x.mu.Unlock()
 		return
 	}
 	done := make(chan struct{})
-	c.done = done
-	c.mu.Unlock()
+	x.done = done
+	x.mu.Unlock()
 	<-done
 }
 
 // wait returns the call's result once every attempt has returned, or
 // raises the panic of one.
-func (c *call) wait() error {
-	c.await()
-	c.mu.Lock()
-	panicked, err := c.panicked, c.result
-	var p any
-	if panicked {
-		p = c.x.panicVal
-	}
-	c.mu.Unlock()
+func (x *hedging) wait() error {
+	x.await()
+	x.mu.Lock()
+	panicked, err, p := x.panicked, x.result, x.panicVal
+	x.mu.Unlock()
 	if panicked {
 		panic(p)
 	}

@@ -168,9 +168,9 @@ func manyGoroutines(t *testing.T) {
 	t.Logf("%d panics reached their callers; %.1f tokens left", panics.Load(), b.Tokens())
 }
 
-// The success path allocates the call alone (176 bytes), with or without
-// a budget, shared or not: a hedge marks its attempts' contexts for the
-// policies inside at no cost.
+// The success path allocates the call alone (24 bytes, which is the
+// primary attempt's context), with or without a budget, shared or not: a
+// hedge marks its attempts' contexts for the policies inside at no cost.
 func TestNotFiringAllocatesTheCallAlone(t *testing.T) {
 	ctx := context.Background()
 	shared := budget.NewRatio(0.1, 0)
@@ -180,12 +180,31 @@ func TestNotFiringAllocatesTheCallAlone(t *testing.T) {
 		"no budget":                       hedge.New(hedge.WithDelay(time.Second)),
 		"a budget of its own":             hedge.New(hedge.WithDelay(time.Second), hedge.WithBudget(budget.NewToken(10, 0.1))),
 		"a shared budget, a retry inside": withRetryInside,
+		"the latency quantile":            hedge.New(hedge.WithLatencyQuantile(0.9, 16, time.Second)),
+		"the zero Hedge":                  new(hedge.Hedge),
 	} {
 		assert.Equal(t, 1.0, testing.AllocsPerRun(1000, func() { _ = p.Execute(ctx, testutil.Nop) }), name)
 		if !testutil.Race {
-			assert.Equal(t, uint64(176), testutil.BytesPerRun(10000, func() { _ = p.Execute(ctx, testutil.Nop) }), name)
+			assert.Equal(t, uint64(24), testutil.BytesPerRun(10000, func() { _ = p.Execute(ctx, testutil.Nop) }), name)
 		}
 	}
+}
+
+// A primary that watches its context makes it cancellable: four more
+// allocations, those of context.WithCancel (with its channel) and the
+// attempt's hold on it.
+func TestNotFiringWatchingTheContextAllocatesItsCancellation(t *testing.T) {
+	h := hedge.New(hedge.WithDelay(time.Second))
+	ctx := context.Background()
+	watch := func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+			return nil
+		}
+	}
+	assert.Equal(t, 5.0, testing.AllocsPerRun(1000, func() { _ = h.Execute(ctx, watch) }))
 }
 
 // A Hedge's bytes, at GOMAXPROCS 2: most of them are its bulwark.calls
@@ -267,5 +286,27 @@ func TestLosersAreNotLatencySamples(t *testing.T) {
 			})
 		}
 		assert.Equal(t, 10*time.Millisecond, h.Delay())
+	})
+}
+
+// A primary that answers as its timer fires leaves the callback running
+// after the call: that timer is not reused, so the next call through the
+// Hedge is not hedged by it before its own delay.
+func TestATimerThatFiredHedgesNoLaterCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := hedge.New(hedge.WithDelay(10 * time.Millisecond))
+		for range 50 {
+			_ = h.Execute(context.Background(), func(ctx context.Context) error {
+				time.Sleep(10 * time.Millisecond) // the timer fires as this returns
+				return nil
+			})
+			var calls atomic.Int32
+			require.NoError(t, h.Execute(context.Background(), func(context.Context) error {
+				calls.Add(1)
+				synctest.Wait() // the late callback, if any, has run
+				return nil
+			}))
+			assert.Equal(t, int32(1), calls.Load(), "the fast call was hedged")
+		}
 	})
 }

@@ -122,6 +122,20 @@ func (c *Striped) init() *lines {
 	return c.p.Load()
 }
 
+// Proc returns the index of the processor (the runtime's P) the goroutine
+// runs on, which it may leave at any moment: a hint for picking a stripe,
+// as Striped does, for structures whose stripes are shared atomically.
+func Proc() int {
+	p := procPin()
+	procUnpin()
+	return p
+}
+
+// Stripes returns the number of stripes of a structure striped by Proc
+// for the current GOMAXPROCS, as Striped sizes its own: the next power of
+// two, at most 64.
+func Stripes() int { return stripesFor(runtime.GOMAXPROCS(0)) }
+
 // stripesFor returns the stripes for procs processors: the next power of
 // two, within [1, maxStripes].
 func stripesFor(procs int) int {

@@ -109,3 +109,17 @@ func TestStripedStaysExactWhenGOMAXPROCSGrows(t *testing.T) {
 	assert.LessOrEqual(t, got, int64(goroutines*adds+1))
 	assert.GreaterOrEqual(t, got, int64(goroutines*adds+1-3), "adds lost beyond the first race of each new processor")
 }
+
+func TestProcIsWithinGOMAXPROCS(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	assert.Equal(t, 4, counter.Stripes())
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			p := counter.Proc()
+			assert.GreaterOrEqual(t, p, 0)
+			assert.Less(t, p, 3)
+		})
+	}
+	wg.Wait()
+}
