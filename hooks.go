@@ -35,6 +35,9 @@ func stagesOf(p Policy) ([]Policy, bool) {
 	if !ok || pl == nil {
 		return nil, false
 	}
+	if pl.head == nil { // the zero Pipeline
+		return nil, true
+	}
 	var out []Policy
 	for n := pl.head.next; n != nil && n != terminal; n = n.next {
 		switch s := n.stage.(type) {
@@ -128,7 +131,7 @@ func reporterOf(p Policy) *reporter {
 // call's start and duration.
 func tapDuration(p Policy, f func(start time.Time, took time.Duration)) (untap func(), ok bool) {
 	pl, isPipeline := p.(*Pipeline)
-	if !isPipeline || pl == nil || !pl.cfg.callDuration || pl.head.next == nil {
+	if !isPipeline || pl == nil || !pl.cfg.callDuration || pl.head == nil || pl.head.next == nil {
 		return nil, false
 	}
 	d, isDuration := pl.head.next.stage.(*callDuration)
