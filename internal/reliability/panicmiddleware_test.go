@@ -181,38 +181,58 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// grpcEnv is a real grpc server with the health service on bufconn and a
-// client connection to it.
-type grpcEnv struct {
-	client healthpb.HealthClient
-	close  func()
+// grpcServer is a real grpc server with the health service ("svc" is
+// serving), on bufconn.
+type grpcServer struct {
+	lis  *bufconn.Listener
+	stop func() // stops the server, once
 }
 
-func newGRPCEnv(t *testing.T, serverOpts []grpc.ServerOption, dialOpts ...grpc.DialOption) *grpcEnv {
-	t.Helper()
+func startGRPC(opts ...grpc.ServerOption) *grpcServer {
 	hs := health.NewServer()
 	hs.SetServingStatus("svc", healthpb.HealthCheckResponse_SERVING)
-	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer(serverOpts...)
+	s := &grpcServer{lis: bufconn.Listen(1 << 20)}
+	srv := grpc.NewServer(opts...)
 	healthpb.RegisterHealthServer(srv, hs)
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		_ = srv.Serve(lis)
+		_ = srv.Serve(s.lis)
 	}()
-	dial := append([]grpc.DialOption{
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDisableRetry(),
-	}, dialOpts...)
-	conn, err := grpc.NewClient("passthrough:///bufnet", dial...)
-	require.NoError(t, err)
-	e := &grpcEnv{client: healthpb.NewHealthClient(conn)}
-	e.close = sync.OnceFunc(func() {
-		_ = conn.Close()
+	s.stop = sync.OnceFunc(func() {
 		srv.Stop()
 		<-served
 	})
+	return s
+}
+
+// dial connects a client to the server; the returned function closes it.
+func (s *grpcServer) dial(t *testing.T, opts ...grpc.DialOption) (healthpb.HealthClient, func()) {
+	t.Helper()
+	dial := append([]grpc.DialOption{
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDisableRetry(),
+	}, opts...)
+	conn, err := grpc.NewClient("passthrough:///bufnet", dial...)
+	require.NoError(t, err)
+	return healthpb.NewHealthClient(conn), func() { _ = conn.Close() }
+}
+
+// grpcEnv is a server and one client of it.
+type grpcEnv struct {
+	client healthpb.HealthClient
+	close  func() // closes the client and stops the server, once
+}
+
+func newGRPCEnv(t *testing.T, serverOpts []grpc.ServerOption, dialOpts ...grpc.DialOption) *grpcEnv {
+	t.Helper()
+	srv := startGRPC(serverOpts...)
+	client, closeClient := srv.dial(t, dialOpts...)
+	e := &grpcEnv{client: client, close: sync.OnceFunc(func() {
+		closeClient()
+		srv.stop()
+	})}
 	t.Cleanup(e.close)
 	return e
 }
