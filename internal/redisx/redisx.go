@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -113,14 +114,23 @@ func (h *Health) Ask(recheck time.Duration) bool {
 	}
 	now := time.Now().UnixNano()
 	n := h.next.Load()
-	return now >= n && h.next.CompareAndSwap(n, now+int64(recheck))
+	return now >= n && h.next.CompareAndSwap(n, after(now, recheck))
+}
+
+// after returns now (unix ns) plus d >= 0, saturated: a recheck interval
+// of the longest Duration must not wrap around to a time in the past.
+func after(now int64, d time.Duration) int64 {
+	if int64(d) > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return now + int64(d)
 }
 
 // Failed records a failure to reach Redis and reports whether it moved
 // the record from healthy to degraded.
 func (h *Health) Failed(recheck time.Duration) bool {
 	now := time.Now().UnixNano()
-	h.next.Store(now + int64(recheck))
+	h.next.Store(after(now, recheck))
 	if h.degraded.CompareAndSwap(false, true) {
 		h.since.Store(now)
 		return true

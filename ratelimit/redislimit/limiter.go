@@ -136,7 +136,7 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 		prefix:   c.prefix,
 		mode:     c.mode,
 		timeout:  c.timeout,
-		recheck:  2 * c.timeout,
+		recheck:  min(c.timeout, math.MaxInt64/2) * 2, // saturated: twice the longest timeout would wrap
 		lease:    c.lease,
 		name:     c.tel.Name,
 		reporter: c.tel.Reporter(kind),
