@@ -19,7 +19,6 @@ type Pipeline struct {
 	policies []Policy
 	cfg      config
 	head     *node // head.next is the first stage; nil in the zero Pipeline
-	stages   int
 }
 
 var _ Policy = (*Pipeline)(nil)
@@ -39,7 +38,6 @@ type entry struct {
 // cost twice its serial time when that neighbour was written per call.
 func (p *Pipeline) link(entries []entry) {
 	const pad = int(64 / unsafe.Sizeof(node{})) // nodes in one cache line
-	p.stages = len(entries)
 	block := make([]node, pad+1+len(entries)+pad)
 	nodes := block[pad : pad+1+len(entries)]
 	p.head = &nodes[0]
@@ -154,10 +152,6 @@ func (p *Pipeline) With(opts ...Option) *Pipeline {
 
 // Name returns the pipeline's name, "" if unnamed.
 func (p *Pipeline) Name() string { return p.cfg.name }
-
-// Len returns the number of stages a call passes through, with nested
-// pipelines spliced in.
-func (p *Pipeline) Len() int { return p.stages }
 
 // Execute runs fn through the pipeline's policies. It returns ErrNilContext
 // or ErrNilFunc, without running anything, when ctx or fn is nil.

@@ -49,7 +49,7 @@ func TestPipelineRunsPoliciesOutermostFirst(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"enter a", "enter b", "enter c", "fn", "leave c", "leave b", "leave a"}, log)
-	assert.Equal(t, 3, p.Len())
+	assert.Equal(t, 3, stages(p))
 }
 
 func TestNestedPipelinesAreSplicedInOrder(t *testing.T) {
@@ -61,8 +61,8 @@ func TestNestedPipelinesAreSplicedInOrder(t *testing.T) {
 		return nil
 	}))
 	assert.Equal(t, []string{"enter a", "enter b", "enter c", "enter d", "fn", "leave d", "leave c", "leave b", "leave a"}, log)
-	assert.Equal(t, 4, p.Len())
-	assert.Equal(t, 2, inner.Len(), "the inner pipeline still runs on its own")
+	assert.Equal(t, 4, stages(p))
+	assert.Equal(t, 2, stages(inner), "the inner pipeline still runs on its own")
 }
 
 func TestPlainPoliciesWorkInEveryPosition(t *testing.T) {
@@ -130,7 +130,7 @@ func TestWithReturnsAConfiguredCopy(t *testing.T) {
 	q := p.With(bulwark.WithName("checkout"), nil)
 	assert.Equal(t, "", p.Name())
 	assert.Equal(t, "checkout", q.Name())
-	assert.Equal(t, p.Len(), q.Len())
+	assert.Equal(t, stages(p), stages(q))
 }
 
 func TestPanicPropagatesUnchangedThroughPipeline(t *testing.T) {
@@ -185,4 +185,11 @@ func TestDetachKeepsThePipelineButNotTheFunction(t *testing.T) {
 	require.Len(t, seen, 1)
 	assert.Equal(t, "checkout", seen[0].Pipeline, "a detached Next reports in the same pipeline")
 	assert.ErrorIs(t, kept.Run(context.Background()), bulwark.ErrNilFunc)
+}
+
+// stages returns the number of stages a call through p passes, nested
+// pipelines spliced in.
+func stages(p *bulwark.Pipeline) int {
+	s, _ := core.Stages(p)
+	return len(s)
 }

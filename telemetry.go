@@ -39,6 +39,7 @@ type reporter struct {
 	spanNames  [numEventTypes]atomic.Pointer[string]
 	plain      [numEventTypes]atomic.Pointer[[]metric.AddOption] // outside named pipelines, no states
 	sets       sync.Map                                          // metricKey -> []metric.AddOption
+	taps       atomic.Pointer[[]*tap]                            // observers added after construction (hooks.go)
 }
 
 type metricKey struct {
@@ -93,7 +94,7 @@ func (r *reporter) Name() string { return r.name }
 // again, so calling Report alone is always correct.
 func (r *reporter) Listening(ctx context.Context, next Next) bool {
 	s := next.scopeOf()
-	if len(r.observers) > 0 || (s != nil && len(s.observers) > 0) {
+	if len(r.observers) > 0 || r.taps.Load() != nil || (s != nil && len(s.observers) > 0) {
 		return true
 	}
 	counter := r.events
@@ -122,7 +123,8 @@ func (r *reporter) Report(ctx context.Context, next Next, ev Event) {
 		span = trace.SpanFromContext(ctx)
 		traced = span.IsRecording()
 	}
-	if !counted && !traced && len(r.observers) == 0 && (s == nil || len(s.observers) == 0) {
+	taps := r.taps.Load()
+	if !counted && !traced && len(r.observers) == 0 && taps == nil && (s == nil || len(s.observers) == 0) {
 		return // nothing listens: the common case without an SDK
 	}
 	e.Policy, e.Name = r.kind, r.name
@@ -148,6 +150,11 @@ func (r *reporter) Report(ctx context.Context, next Next, ev Event) {
 	if s != nil {
 		for _, o := range s.observers {
 			o(ctx, *e)
+		}
+	}
+	if taps != nil {
+		for _, t := range *taps {
+			t.o(ctx, *e)
 		}
 	}
 }
@@ -253,6 +260,7 @@ func eventCounter(mp metric.MeterProvider) metric.Int64Counter {
 type callDuration struct {
 	hist metric.Float64Histogram
 	opts [len(outcomeNames)][]metric.RecordOption
+	taps atomic.Pointer[[]*durationTap] // added after construction (hooks.go)
 }
 
 func newCallDuration(mp metric.MeterProvider, pipeline string) *callDuration {
@@ -274,7 +282,13 @@ func (d *callDuration) Execute(ctx context.Context, fn func(context.Context) err
 func (d *callDuration) ExecuteStage(ctx context.Context, next Next) error {
 	start := time.Now()
 	err := next.Run(ctx)
-	d.hist.Record(ctx, time.Since(start).Seconds(), d.opts[classify(ctx, err)]...)
+	took := time.Since(start)
+	d.hist.Record(ctx, took.Seconds(), d.opts[classify(ctx, err)]...)
+	if taps := d.taps.Load(); taps != nil {
+		for _, t := range *taps {
+			t.f(start, took)
+		}
+	}
 	return err
 }
 

@@ -1,7 +1,9 @@
 // Package core gives bulwark's own packages the root package's machinery
 // that users do not need: the reporter that delivers a policy's events,
-// Next.Detach and a one-pass error inspection. The root hands them over
-// through internal/hook; this package gives them their types.
+// Next.Detach, a one-pass error inspection, the stages of a pipeline, and
+// taps that let package operate watch policies built without it. The root
+// hands them over through internal/hook; this package gives them their
+// types.
 package core
 
 import (
@@ -62,4 +64,32 @@ func Detach(n bulwark.Next) bulwark.Next { return detach(n) }
 // bulwark.RetryAfter would say.
 func Inspect(err error) (permanent bool, retryAfter time.Duration, hinted bool) {
 	return inspect(err)
+}
+
+// stages, tap, tapDuration: the root's functions, typed once.
+var (
+	stages      = hook.Stages.(func(bulwark.Policy) ([]bulwark.Policy, bool))
+	tap         = hook.Tap.(func(bulwark.Policy, bulwark.Observer) (func(), bool))
+	tapDuration = hook.TapDuration.(func(bulwark.Policy, func(time.Time, time.Duration)) (func(), bool))
+)
+
+// Stages returns the policies of a pipeline, outermost first, nested
+// pipelines spliced in, and whether p is a pipeline.
+func Stages(p bulwark.Policy) ([]bulwark.Policy, bool) { return stages(p) }
+
+// Tap adds o to the observers of an already built bulwark policy, after
+// those it was built with, until untap is called; while o is there the
+// policy reports its events as to any observer. ok is false, and nothing
+// is added, for a policy without a reporter of its own: one built outside
+// bulwark, or a zero value not configured by a first call yet. Tap reads
+// the policy's fields: it must not run concurrently with the first call
+// of a zero-value policy.
+func Tap(p bulwark.Policy, o bulwark.Observer) (untap func(), ok bool) { return tap(p, o) }
+
+// TapDuration hands f the start and duration of every call through a
+// pipeline built with bulwark.WithCallDuration, until untap is called. f runs on the
+// calling goroutine after each call and must be cheap. ok is false for any
+// other policy.
+func TapDuration(p bulwark.Policy, f func(start time.Time, took time.Duration)) (untap func(), ok bool) {
+	return tapDuration(p, f)
 }

@@ -18,4 +18,17 @@ var (
 	// Inspect is func(error) (permanent bool, retryAfter time.Duration,
 	// hinted bool): what IsPermanent and RetryAfter say, in one pass.
 	Inspect any
+	// Stages is func(bulwark.Policy) ([]bulwark.Policy, bool): the
+	// policies of a pipeline, outermost first, nested pipelines spliced
+	// in, and whether the policy is a pipeline.
+	Stages any
+	// Tap is func(bulwark.Policy, bulwark.Observer) (untap func(), ok
+	// bool): it adds an observer to a built policy's own reporter, found
+	// among the policy's fields, until untap is called.
+	Tap any
+	// TapDuration is func(bulwark.Policy, func(start time.Time, took
+	// time.Duration)) (untap func(), ok bool): for a pipeline built with
+	// WithCallDuration, the function receives the start and duration of
+	// every call, until untap.
+	TapDuration any
 )
