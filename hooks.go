@@ -35,6 +35,9 @@ func stagesOf(p Policy) ([]Policy, bool) {
 	if !ok || pl == nil {
 		return nil, false
 	}
+	if pl.head == nil { // the zero Pipeline: no stages
+		return nil, true
+	}
 	var out []Policy
 	for n := pl.head.next; n != nil && n != terminal; n = n.next {
 		switch s := n.stage.(type) {
