@@ -49,20 +49,13 @@ func (f Finding) String() string { return f.What + ": " + f.Why }
 // shows it. It returns nil for a pipeline it finds nothing in, and for a
 // nil or zero Pipeline.
 func Lint(p *Pipeline) []Finding {
-	if p == nil || p.head == nil {
+	if p == nil {
 		return nil
 	}
-	var ps []lintinfo.Info
-	for n := p.head.next; n != terminal; n = n.next {
-		var pol any = n.stage
-		switch s := n.stage.(type) {
-		case *callDuration:
-			continue // the pipeline's own, not one of its policies
-		case policyStage:
-			pol = s.p
-		}
-		info, _ := lintinfo.Describe(pol)
-		ps = append(ps, info)
+	stages, _ := stagesOf(p)
+	ps := make([]lintinfo.Info, len(stages))
+	for i, s := range stages {
+		ps[i], _ = lintinfo.Describe(s)
 	}
 	var out []Finding
 	for _, rule := range lintRules {
