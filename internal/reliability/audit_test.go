@@ -19,11 +19,14 @@ import (
 	"github.com/bulwark-go/bulwark/breaker/redisstore"
 	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/chaos"
+	"github.com/bulwark-go/bulwark/coalesce"
 	"github.com/bulwark-go/bulwark/hedge"
 	"github.com/bulwark-go/bulwark/internal/redistest"
 	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/middleware/bulwarkgrpc"
 	"github.com/bulwark-go/bulwark/middleware/bulwarkhttp"
+	"github.com/bulwark-go/bulwark/operate"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/ratelimit/redislimit"
 	"github.com/bulwark-go/bulwark/retry"
@@ -172,6 +175,31 @@ func exerciseExtreme(t *testing.T, p bulwark.Policy) {
 	}
 }
 
+// enabled is a Chaos with opt, enabled for every call.
+func enabled(opt chaos.Option) bulwark.Policy {
+	c := chaos.New(opt)
+	c.SetEnabled(true)
+	return c
+}
+
+// delayed checks a Chaos that delays every call: the call runs after the
+// delay, or returns the caller's deadline when the delay is longer.
+func delayed(t *testing.T, _ any, build func() bulwark.Policy) {
+	synctest.Test(t, func(t *testing.T) {
+		p := build()
+		ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+		defer cancel()
+		ran := false
+		err := p.Execute(ctx, func(context.Context) error { ran = true; return nil })
+		if ran {
+			require.NoError(t, err)
+		} else {
+			require.ErrorIs(t, err, context.DeadlineExceeded, "a delay past the deadline ends with it")
+		}
+		_ = p.(bulwark.Inspectable).Status()
+	})
+}
+
 // Adapters from a typed build to one that takes the audited value.
 func withInt(f func(int) bulwark.Policy) func(any) bulwark.Policy {
 	return func(v any) bulwark.Policy { return f(v.(int)) }
@@ -310,6 +338,31 @@ func auditRows(t *testing.T) []auditRow {
 		{"timeout", "New", durations, "1ns MaxInt64", withDuration(func(d time.Duration) bulwark.Policy { return timeout.New(d, timeout.WithAbandon()) }), nil},
 		{"timeout", "WithDurationFunc", durations, "0 -1ns 1ns MinInt64 MaxInt64", withDuration(func(d time.Duration) bulwark.Policy {
 			return timeout.New(time.Second, timeout.WithDurationFunc(func(context.Context) time.Duration { return d }))
+		}), nil},
+
+		// chaos, enabled for every call; coalesce; operate
+		{"chaos", "WithError", floats, "0 1e-12", withFloat(func(f float64) bulwark.Policy { return enabled(chaos.WithError(f, errDep)) }), nil},
+		{"chaos", "WithPanic", floats, "0 1e-12", withFloat(func(f float64) bulwark.Policy { return enabled(chaos.WithPanic(f)) }), nil},
+		{"chaos", "WithOutcome", floats, "0 1e-12", withFloat(func(f float64) bulwark.Policy {
+			return enabled(chaos.WithOutcome(f, func(context.Context, error) error { return errDep }))
+		}), nil},
+		{"chaos", "WithLatency", floats, "0 1e-12", withFloat(func(f float64) bulwark.Policy {
+			return enabled(chaos.WithLatency(f, time.Second, 0))
+		}), nil},
+		{"chaos", "WithLatency", durations, "1ns MaxInt64", withDuration(func(d time.Duration) bulwark.Policy {
+			return enabled(chaos.WithLatency(1, d, 0))
+		}), delayed},
+		{"chaos", "WithLatency", durations, "0 1ns", withDuration(func(d time.Duration) bulwark.Policy {
+			return enabled(chaos.WithLatency(1, time.Millisecond, d))
+		}), delayed},
+		{"coalesce", "WithStaleWhileRevalidate", durations, "1ns MaxInt64", withDuration(func(d time.Duration) bulwark.Policy {
+			return coalesce.New(keyOf, coalesce.WithStaleWhileRevalidate(d, func(context.Context, string) (string, time.Time, bool) {
+				return "stale", time.Now().Add(-time.Hour), true
+			}))
+		}), nil},
+		{"operate", "WithInterval", durations, "", withDuration(func(d time.Duration) bulwark.Policy {
+			operate.Handler(operate.NewRegistry(), operate.WithInterval(d))
+			return retry.New()
 		}), nil},
 	}
 	return append(append(append(rows, setterRows()...), middlewareAuditRows(t)...), redisAuditRows(t)...)

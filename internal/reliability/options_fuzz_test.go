@@ -19,6 +19,8 @@ import (
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/chaos"
+	"github.com/bulwark-go/bulwark/coalesce"
 	"github.com/bulwark-go/bulwark/hedge"
 	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/middleware/bulwarkgrpc"
@@ -57,6 +59,7 @@ func FuzzOptions(f *testing.F) {
 		gens := []func(*decoder) optionSet{
 			breakerSet, retrySet, hedgeSet, bulkheadSet, adaptiveSet, throttleSet,
 			bucketSet, keyedSet, slidingSet, timeoutSet, httpSet(net), grpcSet(net),
+			chaosSet, coalesceSet,
 		}
 		set := gens[int(d.next())%len(gens)](d)
 		p, ok := construct(t, set)
@@ -67,7 +70,7 @@ func FuzzOptions(f *testing.F) {
 			set.run(t, p, d)
 			return
 		}
-		synctest.Test(t, func(t *testing.T) { exercise(t, set.rebuild(), d) })
+		synctest.Test(t, func(t *testing.T) { exercise(t, set, set.rebuild(), d) })
 	})
 }
 
@@ -78,7 +81,10 @@ type optionSet struct {
 	build func() bulwark.Policy
 	// network sets run calls through real servers, outside a bubble.
 	network bool
-	run     func(t *testing.T, p bulwark.Policy, d *decoder)
+	// faulty sets inject faults themselves: a call may fail or panic with
+	// chaos.ErrPanic.
+	faulty bool
+	run    func(t *testing.T, p bulwark.Policy, d *decoder)
 }
 
 // rebuild builds the policy again, inside the bubble whose clock it is
@@ -110,10 +116,23 @@ func construct(t *testing.T, s optionSet) (p bulwark.Policy, ok bool) {
 
 // exercise checks that a policy that was built works: its first call
 // succeeds, and a script of calls all return.
-func exercise(t *testing.T, p bulwark.Policy, d *decoder) {
+func exercise(t *testing.T, set optionSet, p bulwark.Policy, d *decoder) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	require.NoError(t, p.Execute(ctx, testutil.Nop), "a fresh policy admits a call that succeeds")
+	execute := func(fn func(context.Context) error) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if !set.faulty || r != chaos.ErrPanic {
+					panic(r)
+				}
+				err = chaos.ErrPanic
+			}
+		}()
+		return p.Execute(ctx, fn)
+	}
+	if err := execute(testutil.Nop); !set.faulty {
+		require.NoError(t, err, "a fresh policy admits a call that succeeds")
+	}
 	var wg sync.WaitGroup
 	calls := int(d.next() % 8)
 	for range calls {
@@ -121,7 +140,7 @@ func exercise(t *testing.T, p bulwark.Policy, d *decoder) {
 		concurrent := c.kind&0x80 != 0
 		run := func() {
 			defer wg.Done()
-			err := p.Execute(ctx, c.fn)
+			err := execute(c.fn)
 			if err != nil && !expected(err) {
 				t.Errorf("an error no policy returns: %v", err)
 			}
@@ -177,7 +196,7 @@ func (c *callScript) fn(ctx context.Context) error {
 // with: the function's own, a rejection, a timeout, an exhaustion, the
 // caller's deadline.
 func expected(err error) bool {
-	return errors.Is(err, errDep) || errors.Is(err, bulwark.ErrRejected) || errors.Is(err, timeout.ErrTimeout) ||
+	return errors.Is(err, errDep) || errors.Is(err, bulwark.ErrRejected) || errors.Is(err, chaos.ErrPanic) || errors.Is(err, timeout.ErrTimeout) ||
 		errors.Is(err, retry.ErrExhausted) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
@@ -562,6 +581,53 @@ func timeoutSet(d *decoder) optionSet {
 		}
 	}
 	s.build = func() bulwark.Policy { return timeout.New(v, o.make()...) }
+	return s
+}
+
+func chaosSet(d *decoder) optionSet {
+	s := optionSet{pkg: "chaos", names: []string{"New"}, faulty: true}
+	o := &options[chaos.Option]{names: &s.names}
+	for range count(d) {
+		switch d.next() % 5 {
+		case 0:
+			r := d.float()
+			o.add("WithError", func() chaos.Option { return chaos.WithError(r, errDep) })
+		case 1:
+			r := d.float()
+			o.add("WithPanic", func() chaos.Option { return chaos.WithPanic(r) })
+		case 2:
+			r := d.float()
+			o.add("WithOutcome", func() chaos.Option {
+				return chaos.WithOutcome(r, func(context.Context, error) error { return errDep })
+			})
+		case 3:
+			r, v, j := d.float(), d.dur(), d.dur()
+			o.add("WithLatency", func() chaos.Option { return chaos.WithLatency(r, v, j) })
+		default:
+			seed := d.raw()
+			o.add("WithSeed", func() chaos.Option { return chaos.WithSeed(seed) })
+		}
+	}
+	s.build = func() bulwark.Policy {
+		c := chaos.New(o.make()...)
+		c.SetEnabled(true)
+		return c
+	}
+	return s
+}
+
+func coalesceSet(d *decoder) optionSet {
+	s := optionSet{pkg: "coalesce", names: []string{"New"}}
+	o := &options[coalesce.Option]{names: &s.names}
+	if d.next()%2 == 0 {
+		w, age := d.dur(), d.dur()
+		o.add("WithStaleWhileRevalidate", func() coalesce.Option {
+			return coalesce.WithStaleWhileRevalidate(w, func(context.Context, string) (string, time.Time, bool) {
+				return "stale", time.Now().Add(-age), true
+			})
+		})
+	}
+	s.build = func() bulwark.Policy { return coalesce.New(keyOf, o.make()...) }
 	return s
 }
 

@@ -16,6 +16,8 @@ import (
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/chaos"
+	"github.com/bulwark-go/bulwark/coalesce"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/hedge"
 	"github.com/bulwark-go/bulwark/internal/outcome"
@@ -457,6 +459,26 @@ func policyRows() []policyRow {
 			steps: []step{panics()}, unchanged: true,
 		},
 		{
+			name:  "coalesce/the leader",
+			build: func() (bulwark.Policy, []any) { return one(coalesce.New(keyOf)) },
+			steps: []step{panics()},
+		},
+		{
+			name:  "coalesce/the leader, with a caller waiting for it",
+			build: func() (bulwark.Policy, []any) { return one(coalesce.New(keyOf)) },
+			steps: []step{panicsAfter(10 * time.Millisecond)},
+			call:  withAWaiter,
+		},
+		{
+			name: "chaos/after an injected delay",
+			build: func() (bulwark.Policy, []any) {
+				c := chaos.New(chaos.WithLatency(1, 10*time.Millisecond, 0))
+				c.SetEnabled(true)
+				return one(c)
+			},
+			steps: []step{panics()},
+		},
+		{
 			name: "pipeline/on the retry, through every policy",
 			build: func() (bulwark.Policy, []any) {
 				parts := []bulwark.Policy{
@@ -484,6 +506,31 @@ func policyRows() []policyRow {
 			steps: []step{fails(errDep), fails(errDep), panics()}, twin: outcome.NoRetry(errDep),
 		},
 	}
+}
+
+// withAWaiter runs the call as the leader of a coalesced call that
+// another caller joins: the waiter gets the leader's outcome, or, when the
+// leader panics, a *coalesce.PanicError holding the very value.
+func withAWaiter(t *testing.T, ctx context.Context, p bulwark.Policy, fn func(context.Context) error) error {
+	var (
+		wg     sync.WaitGroup
+		waited error
+	)
+	wg.Go(func() {
+		time.Sleep(time.Millisecond)
+		waited = p.Execute(ctx, func(context.Context) error { return errUnscripted })
+	})
+	defer func() {
+		wg.Wait()
+		if waited != nil {
+			var pe *coalesce.PanicError
+			if assert.ErrorAs(t, waited, &pe, "the waiter gets the panic as an error") {
+				_, isBoom := pe.Value.(*boom)
+				assert.True(t, isBoom, "holding the panic's own value, got %#v", pe.Value)
+			}
+		}
+	}()
+	return p.Execute(ctx, fn)
 }
 
 // queuedBehindAHolder runs the call while another holds the policy's only
