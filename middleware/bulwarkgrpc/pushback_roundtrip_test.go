@@ -24,9 +24,9 @@ func FuzzPushbackRoundTrip(f *testing.F) {
 			require.Zero(t, got)
 			return
 		}
-		require.GreaterOrEqual(t, got, d, "%q is not shorter than %v", v, d)
+		require.GreaterOrEqual(t, got, d, "%q must not be shorter than %v", v, d)
 		if got != math.MaxInt64 {
-			require.Less(t, got-d, time.Millisecond, "%q is within a millisecond of %v", v, d)
+			require.Less(t, got-d, time.Millisecond, "%q must be within a millisecond of %v", v, d)
 		}
 	})
 }

@@ -28,9 +28,9 @@ func FuzzRetryAfterRoundTrip(f *testing.F) {
 			require.Zero(t, got, "a hint of %v is a wait of 0", d)
 			return
 		}
-		require.GreaterOrEqual(t, got, d, "%q is not shorter than %v", v, d)
+		require.GreaterOrEqual(t, got, d, "%q must not be shorter than %v", v, d)
 		if got != math.MaxInt64 {
-			require.Less(t, got-d, time.Second, "%q is within a second of %v", v, d)
+			require.Less(t, got-d, time.Second, "%q must be within a second of %v", v, d)
 		}
 	})
 }
