@@ -141,6 +141,7 @@ func runPanicRow(t *testing.T, r policyRow) {
 	synctest.Wait()
 	before := readings(subjectParts)
 	base := bubbleGoroutines()
+	require.Positive(t, base, "the stack dump shows the bubble's goroutines")
 
 	call := r.call
 	if call == nil {
