@@ -90,6 +90,11 @@
 // once, after every policy has released what it holds (permits, probes,
 // timers, goroutines); only fallback.WithRecover turns it into an error.
 //
+// [Lint] reads a built pipeline and reports the orders of policies that
+// cannot work as written (a per-attempt timeout outside the retry, a retry
+// inside a breaker, a bulkhead outside an abandoning timeout ...), each
+// with what is wrong and why, for a test or a start-up check.
+//
 // # Events and telemetry
 //
 // Every policy reports what happened (a state change, a scheduled retry, a

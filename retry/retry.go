@@ -449,7 +449,6 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 			}
 			return &ExhaustedError{Attempts: attempt, Reason: ReasonBudget, Err: err}
 		}
-		retries++
 		if listening == listenUnknown {
 			listening = listenNo
 			if r.reporter.Listening(ctx, next) {
@@ -468,6 +467,7 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 		if !start.IsZero() {
 			attemptStart = time.Now()
 		}
+		retries++ // counted once the wait is over: a cancelled wait makes no attempt
 		if err = run(ctx, next, fn); err == nil {
 			if records {
 				r.budget.RecordAttempt(true)

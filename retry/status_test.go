@@ -91,9 +91,9 @@ func TestStatusIsSafeDuringCalls(t *testing.T) {
 }
 
 // Retries are counted when the call ends however it ends: by a panic in a
-// later attempt, or by a wait the caller cancelled. Each retry still
-// reaches the observer, though whether anything listens is asked once
-// per call.
+// later attempt, or by a wait the caller cancelled, which made no attempt
+// and counts none. Each retry scheduled still reaches the observer,
+// though whether anything listens is asked once per call.
 func TestRetriesAreCountedWhenTheCallPanicsOrIsCancelled(t *testing.T) {
 	var events otest.Events
 	r := retry.New(retry.WithDelay(0), retry.WithMaxAttempts(5), retry.WithObserver(events.Observe))
@@ -117,6 +117,6 @@ func TestRetriesAreCountedWhenTheCallPanicsOrIsCancelled(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(time.Minute, cancel)
 		assert.ErrorIs(t, r.Execute(ctx, testutil.Fail), context.Canceled)
-		assert.Equal(t, int64(1), r.Snapshot().Retries, "the retry cancelled during its wait")
+		assert.Equal(t, int64(0), r.Snapshot().Retries, "the retry cancelled during its wait made no attempt")
 	})
 }

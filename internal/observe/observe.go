@@ -170,16 +170,20 @@ func (g *group) remove() {
 		return
 	}
 	groupsMu.Lock()
+	defer groupsMu.Unlock()
 	g.mu.Lock()
 	// A policy may have joined g since it was found empty.
-	if len(g.entries) == 0 {
-		if groups[g.meter] == g {
-			delete(groups, g.meter)
-		}
-		_ = g.reg.Unregister()
+	drop := len(g.entries) == 0
+	if drop && groups[g.meter] == g {
+		delete(groups, g.meter)
 	}
 	g.mu.Unlock()
-	groupsMu.Unlock()
+	// Not under g.mu: the SDK holds its own lock while it calls collect,
+	// which takes g.mu, and Unregister takes the SDK's. No policy can
+	// join g meanwhile: joining takes groupsMu.
+	if drop {
+		_ = g.reg.Unregister()
+	}
 }
 
 // collect is g's callback: it observes every live entry, outside g's lock.

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/bulwark-go/bulwark/internal/outcome"
 )
 
 // Class is what one attempt's response or error means for the policies
@@ -121,17 +123,19 @@ func (e *StatusError) Error() string {
 }
 
 // serverStatusErrors are the errors of the 5xx statuses a handler writes,
-// made once so that a failing handler costs no allocation.
-var serverStatusErrors = func() (errs [100]StatusError) {
+// as the policies see them: failures that no retry or hedge repeats (the
+// response has gone to the client), made once so that a failing handler
+// costs no allocation.
+var serverStatusErrors = func() (errs [100]error) {
 	for i := range errs {
-		errs[i].Code = 500 + i
+		errs[i] = outcome.NoRetry(&StatusError{Code: 500 + i})
 	}
 	return errs
 }()
 
 func serverStatusError(code int) error {
 	if code >= 500 && code <= 599 {
-		return &serverStatusErrors[code-500]
+		return serverStatusErrors[code-500]
 	}
-	return &StatusError{Code: code}
+	return outcome.NoRetry(&StatusError{Code: code})
 }

@@ -22,6 +22,13 @@
 // that has gone is the caller's business instead, not counted, and is
 // raised again unchanged once the policy has returned.
 //
+// A handler writes its response to the client as it goes, so it answers a
+// request once, whatever the policy: its failure reaches the policy as a
+// failure that no retry or hedge repeats (a breaker still counts it), and
+// an attempt a policy makes beside it or after it (a hedge, a retry after
+// an abandoning timeout) does not run it and is refused as a local
+// rejection (bulwark.ErrRejected), no outcome of the handler.
+//
 // A request the policy ends before the handler wrote anything is answered
 // by the middleware, never with the error's text: [ratelimit.ErrLimited]
 // becomes 429 Too Many Requests, any other rejection (bulwark.ErrRejected:

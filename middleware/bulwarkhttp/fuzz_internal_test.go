@@ -111,7 +111,11 @@ func quotedCommas(s string) int {
 	for i := 0; i < len(s); i++ {
 		switch {
 		case in && s[i] == '\\':
-			i++
+			// A quoted pair: the character after the backslash is part
+			// of the quoted string, a comma included.
+			if i++; i < len(s) && s[i] == ',' {
+				n++
+			}
 		case s[i] == '"':
 			in = !in
 		case in && s[i] == ',':

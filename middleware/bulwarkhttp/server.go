@@ -115,7 +115,9 @@ func serveFn(ctx context.Context) (err error) {
 		// and the copy is saved.
 		r = r.WithContext(ctx)
 	}
-	s.phase.Store(running)
+	if !s.phase.CompareAndSwap(notStarted, running) {
+		return errHandlerRan
+	}
 	defer func() {
 		s.handlerReturned()
 		if v := recover(); v != nil {
@@ -146,6 +148,20 @@ func serveFn(ctx context.Context) (err error) {
 	}
 	return nil
 }
+
+// errHandlerRan refuses a second run of the handler. A handler writes its
+// response to the client as it goes, so it answers a request once: an
+// attempt a policy makes beside it (a hedge) or after it (a retry after
+// an abandoning timeout) never reaches it, and is a local rejection, no
+// outcome of the handler.
+var errHandlerRan error = handlerRan{}
+
+type handlerRan struct{}
+
+func (handlerRan) Error() string {
+	return "bulwark/bulwarkhttp: the handler answers a request once: a second attempt is refused"
+}
+func (handlerRan) Is(t error) bool { return t == bulwark.ErrRejected }
 
 // errForeignContext is returned when a policy runs the protected function
 // under a context that does not derive from the one it was given: the
