@@ -143,7 +143,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		`document.querySelector('article.card[data-name="`+breaker+`"] polyline.s-success').points.length >= 4`))
 	require.NoError(t, err, "a few seconds of healthy traffic, for the sparklines")
 
-	s.inventory.down.Store(true)
+	s.inventory.setDown(true)
 	do(20*time.Second, "the card shows the breaker open after the failures",
 		chromedp.WaitVisible(card(breaker, "open")),
 		chromedp.WaitVisible(chromedp.CSS(`#health[data-healthy="false"]`)),
@@ -166,7 +166,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`article.card[data-name="checkout/bulkhead"] dd[data-stat="inflight"]`)),
 		chromedp.WaitNotVisible(chromedp.CSS(`article.card[data-name="checkout/bulkhead"] svg.spark`)))
 
-	s.inventory.down.Store(false)
+	s.inventory.setDown(false)
 	do(20*time.Second, "the card shows the breaker closed after recovery",
 		chromedp.WaitVisible(card(breaker, "closed")),
 		chromedp.WaitVisible(chromedp.CSS(`#health[data-healthy="true"]`)),

@@ -30,6 +30,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/chaos"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/operate"
 	"github.com/bulwark-go/bulwark/ratelimit"
@@ -57,14 +58,24 @@ func main() {
 // errUnavailable is what a dependency that is down answers.
 var errUnavailable = errors.New("dependency unavailable")
 
-// dependency is a remote call that takes about latency and fails while
-// down is set.
+// dependency is a remote call that takes about latency, and fails while
+// its outage, a chaos fault injecting errUnavailable into every call, is
+// switched on.
 type dependency struct {
 	latency time.Duration
-	down    atomic.Bool
+	outage  *chaos.Chaos
 }
 
-func (d *dependency) call(ctx context.Context) error {
+func newDependency(name string, latency time.Duration) *dependency {
+	return &dependency{latency: latency, outage: chaos.New(chaos.WithName(name), chaos.WithError(1, errUnavailable))}
+}
+
+// setDown switches the outage on or off.
+func (d *dependency) setDown(down bool) { d.outage.SetEnabled(down) }
+
+func (d *dependency) call(ctx context.Context) error { return d.outage.Execute(ctx, d.respond) }
+
+func (d *dependency) respond(ctx context.Context) error {
 	wait := d.latency/2 + rand.N(d.latency)
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -72,9 +83,6 @@ func (d *dependency) call(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
-	}
-	if d.down.Load() {
-		return errUnavailable
 	}
 	return nil
 }
@@ -90,8 +98,8 @@ type system struct {
 
 func newSystem() (*system, error) {
 	s := &system{
-		inventory: &dependency{latency: 8 * time.Millisecond},
-		pricing:   &dependency{latency: 4 * time.Millisecond},
+		inventory: newDependency("inventory-outage", 8*time.Millisecond),
+		pricing:   newDependency("pricing-outage", 4*time.Millisecond),
 		api:       ratelimit.New(150, 20, ratelimit.WithName("api")),
 		reg:       operate.NewRegistry(),
 	}
@@ -171,12 +179,12 @@ func (s *system) outages(ctx context.Context, first, period, downFor time.Durati
 	for {
 		select {
 		case <-ctx.Done():
-			s.inventory.down.Store(false)
+			s.inventory.setDown(false)
 			return
 		case <-t.C:
 		}
-		down := !s.inventory.down.Load()
-		s.inventory.down.Store(down)
+		down := !s.inventory.outage.Enabled()
+		s.inventory.setDown(down)
 		if down {
 			t.Reset(downFor)
 		} else {
