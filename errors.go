@@ -14,7 +14,14 @@ import (
 // never reached the dependency, so it is no outcome of the dependency (see
 // the outcome table in the package doc). timeout.ErrTimeout does not match
 // it: the dependency was asked and was slow.
-var ErrRejected = errors.New("bulwark: rejected")
+var ErrRejected error = rejected{}
+
+// rejected is ErrRejected's own type, so that an error made by errors.New,
+// the commonest failure, is known not to be it from its type alone (as the
+// retry's failure path does).
+type rejected struct{}
+
+func (rejected) Error() string { return "bulwark: rejected" }
 
 // ErrNilFunc is returned by Execute when the function to protect is nil.
 var ErrNilFunc = errors.New("bulwark: Execute: fn is nil")

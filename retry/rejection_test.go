@@ -19,12 +19,16 @@ import (
 // it at once would only be rejected again. It is returned as it is.
 func TestARejectionWithoutAHintIsReturnedAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := &script{failures: 10, err: testutil.ErrRejected}
-		start := time.Now()
-		err := retry.New().Execute(context.Background(), s.call)
-		assert.Equal(t, testutil.ErrRejected, err)
-		assert.Len(t, s.starts, 1)
-		assert.Zero(t, time.Since(start))
+		// bulwark.ErrRejected itself too: the failure path tells the
+		// errors of errors.New from rejections by their type.
+		for _, rejection := range []error{testutil.ErrRejected, bulwark.ErrRejected, errors.Join(bulwark.ErrRejected)} {
+			s := &script{failures: 10, err: rejection}
+			start := time.Now()
+			err := retry.New().Execute(context.Background(), s.call)
+			assert.Equal(t, rejection, err)
+			assert.Len(t, s.starts, 1, "%v", rejection)
+			assert.Zero(t, time.Since(start))
+		}
 	})
 }
 

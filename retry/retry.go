@@ -86,6 +86,10 @@ type Retry struct {
 	random      func() float64
 	reporter    core.Reporter
 	name        string
+	// fixedDelay is true when every wait is backoff.initial, unless an
+	// error's hint says otherwise: WithDelay without jitter, max delay or
+	// delay function.
+	fixedDelay bool
 	// counts holds the retries, the exhaustions and the budget's refusals
 	// (slotRetries ...), added on the failure paths only: striped, since a
 	// failing dependency makes them as hot as the calls.
@@ -327,6 +331,7 @@ func build(opts ...Option) *Retry {
 		random:      c.random,
 		reporter:    c.tel.Reporter("retry"),
 		name:        c.tel.Name,
+		fixedDelay:  c.delayFn == nil && c.backoff.kind == backoffConstant && c.backoff.jitter == JitterNone && c.maxDelay == 0,
 	}
 	if c.budget != nil {
 		r.share = budget.NewShare(c.budget)
@@ -408,20 +413,29 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 	retries := 0
 	defer func() { counts.AddAt(slotRetries, int64(retries)) }()
 	for attempt := 1; ; attempt++ {
-		var (
-			hint                       time.Duration
-			permanent, hinted, noRetry bool
-			rejected                   bool
-		)
-		if reflect.TypeOf(err) == plainError {
-			// errors.New's errors wrap nothing and carry no hint or mark.
-			rejected = err == bulwark.ErrRejected
-		} else {
+		var hint time.Duration
+		hinted, rejected := false, false
+		// errors.New's errors wrap nothing and carry no hint or mark, and
+		// bulwark.ErrRejected is of another type.
+		if reflect.TypeOf(err) != plainError {
+			var permanent bool
 			permanent, hint, hinted = core.Inspect(err)
-			noRetry = outcome.IsNoRetry(err)
+			if permanent || outcome.IsNoRetry(err) {
+				return err
+			}
 			rejected = errors.Is(err, bulwark.ErrRejected)
 		}
-		if permanent || noRetry || !r.retryable(done, err) {
+		// A done context covers the caller's own cancellation: nothing is
+		// retried for a caller that has gone. done is nil for a context
+		// that is never done.
+		if done != nil {
+			select {
+			case <-done:
+				return err
+			default:
+			}
+		}
+		if r.retryIf != nil && !r.retryIf(err) {
 			return err
 		}
 		// A local rejection never reached the dependency: retried only
@@ -435,19 +449,17 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 		if attempt >= r.attempts {
 			return r.exhausted(ctx, next, counts, attempt, ReasonMaxAttempts, 0, err)
 		}
-		delay := r.delay(attempt, prevDelay, err, hint, hinted)
+		delay := r.backoff.initial // WithDelay: the common case, kept inline
+		if hinted || !r.fixedDelay {
+			delay = r.delay(attempt, prevDelay, err, hint, hinted)
+		}
 		if !start.IsZero() {
 			if reason := r.misfit(ctx, start, attemptStart, delay, hinted); reason != "" {
 				return r.exhausted(ctx, next, counts, attempt, reason, delay, err)
 			}
 		}
 		if r.budget != nil && !r.budget.TryRetry() {
-			counts.AddAt(slotRefused, 1)
-			counts.AddAt(slotExhausted, 1)
-			if r.reporter.Listening(ctx, next) {
-				r.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: attempt, Err: err})
-			}
-			return &ExhaustedError{Attempts: attempt, Reason: ReasonBudget, Err: err}
+			return r.refused(ctx, next, counts, attempt, err)
 		}
 		if listening == listenUnknown {
 			listening = listenNo
@@ -468,13 +480,29 @@ func (r *Retry) retry(ctx context.Context, next bulwark.Next, fn func(context.Co
 			attemptStart = time.Now()
 		}
 		retries++ // counted once the wait is over: a cancelled wait makes no attempt
-		if err = run(ctx, next, fn); err == nil {
+		if fn != nil {
+			err = fn(ctx)
+		} else {
+			err = next.Run(ctx)
+		}
+		if err == nil {
 			if records {
 				r.budget.RecordAttempt(true)
 			}
 			return nil
 		}
 	}
+}
+
+// refused counts and reports the budget's refusal of the retry after
+// attempt, and returns the error for it.
+func (r *Retry) refused(ctx context.Context, next bulwark.Next, counts *counter.Striped, attempt int, err error) error {
+	counts.AddAt(slotRefused, 1)
+	counts.AddAt(slotExhausted, 1)
+	if r.reporter.Listening(ctx, next) {
+		r.reporter.Report(ctx, next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: attempt, Err: err})
+	}
+	return &ExhaustedError{Attempts: attempt, Reason: ReasonBudget, Err: err}
 }
 
 // What retry knows of the listeners of one call's events: asked once, and
@@ -504,9 +532,8 @@ func (r *Retry) misfit(ctx context.Context, start, attemptStart time.Time, delay
 	return reason
 }
 
-// plainError is the type of errors.New's errors: they wrap nothing, so
-// one is a rejection only if it is bulwark.ErrRejected itself, which saves
-// errors.Is its interface checks on the commonest failure.
+// plainError is the type of errors.New's errors: they wrap nothing and
+// are no rejection, which saves the inspection of the commonest failure.
 var plainError = reflect.TypeOf(errors.New(""))
 
 // addSat returns a + b, saturated at the bounds of Duration.
@@ -521,30 +548,11 @@ func addSat(a, b time.Duration) time.Duration {
 	return s
 }
 
-// retryable reports whether err, which is not permanent, is worth another
-// attempt.
-func (r *Retry) retryable(done <-chan struct{}, err error) bool {
-	// A done context covers the caller's own cancellation: nothing is
-	// retried for a caller that has gone. done is nil for a context that
-	// is never done.
-	if done != nil {
-		select {
-		case <-done:
-			return false
-		default:
-		}
-	}
-	if r.retryIf != nil {
-		return r.retryIf(err)
-	}
-	return true
-}
-
 // delay returns the wait before retry number n: the error's hint if it
 // has one, else the backoff's.
 func (r *Retry) delay(n int, prev time.Duration, err error, hint time.Duration, hinted bool) time.Duration {
-	if !hinted && r.delayFn == nil && r.backoff.kind == backoffConstant && r.backoff.jitter == JitterNone && r.maxDelay == 0 {
-		return r.backoff.initial // WithDelay: the common case, kept short
+	if !hinted && r.fixedDelay {
+		return r.backoff.initial
 	}
 	d := hint
 	if !hinted {
