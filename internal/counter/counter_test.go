@@ -120,3 +120,43 @@ func TestProcIsWithinGOMAXPROCS(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Reads while adds run see a count between those before and after, and the
+// final count is exact: every stripe has one writer, whatever the reads do.
+func TestStripedReadsDuringAddsAndStaysExact(t *testing.T) {
+	var c counter.Striped
+	const goroutines, adds = 8, 50000
+	stop := make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		prev := int64(0)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n := c.LoadAt(3)
+			assert.GreaterOrEqual(t, n, prev, "a count only grows")
+			assert.LessOrEqual(t, n, int64(goroutines*adds))
+			prev = n
+			runtime.Gosched()
+		}
+	}()
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for i := range adds {
+				c.AddAt(3, 1)
+				if i%1000 == 0 {
+					runtime.Gosched() // move between processors
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-readerDone
+	assert.Equal(t, int64(goroutines*adds), c.LoadAt(3))
+}
