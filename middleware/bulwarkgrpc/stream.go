@@ -184,6 +184,7 @@ type hosted struct {
 	cur       *attempt // the attempt the caller's calls go to; nil between attempts
 	last      *attempt // the latest attempt, for Trailer and Context
 	attempts  int
+	running   bool  // the policy's function runs: from its call (the streamer not yet called) to its return
 	committed bool  // no more attempts: a message was received, or what was sent cannot be sent again
 	sent      []any // what the caller sent, for the next attempt
 	closeSent bool
@@ -271,18 +272,23 @@ func (h *hosted) raise() {
 }
 
 // attempt is the policy's function: one attempt of the stream.
+//
+// An attempt is under way from the moment the policy calls the function,
+// not from the moment its stream is open: h.cur is set only once the
+// streamer has returned, so a second attempt that came while the first
+// was still opening (a hedge that fires while the connection is being
+// made) would find no current attempt, open a second stream and take the
+// caller's calls from the first, which nobody would end.
 func (h *hosted) attempt(ctx context.Context) error {
 	h.mu.Lock()
-	if h.cur != nil && h.cur.open {
-		h.mu.Unlock()
-		return bulwark.Permanent(errHedgedStream)
-	}
-	if h.committed && h.attempts > 0 {
+	if h.running || (h.committed && h.attempts > 0) {
 		h.mu.Unlock()
 		return bulwark.Permanent(errHedgedStream)
 	}
 	h.attempts++
+	h.running = true
 	h.mu.Unlock()
+	defer h.attemptOver()
 
 	cs, err := h.streamer(ctx, h.desc, h.cc, h.method, h.opts...)
 	if err != nil {
@@ -314,6 +320,14 @@ func (h *hosted) attempt(ctx context.Context) error {
 	h.cond.Broadcast()
 	h.mu.Unlock()
 	return h.wait(ctx, a)
+}
+
+// attemptOver lets the policy start the next attempt: it runs when the
+// function returns, or a panic leaves it.
+func (h *hosted) attemptOver() {
+	h.mu.Lock()
+	h.running = false
+	h.mu.Unlock()
 }
 
 // wait waits for the end of attempt a: the caller's report, the end of the
