@@ -229,31 +229,55 @@ func (c *config) hostedStream(ctx context.Context, p bulwark.Policy, desc *grpc.
 	return h, nil
 }
 
-// run is the policy's goroutine.
+// How the policy's goroutine ended.
+const (
+	execReturned = iota
+	execPanicked
+	execExited // runtime.Goexit (in the streamer, in a replayed SendMsg, in the policy)
+)
+
+// run is the policy's goroutine. Execute returned or it did not, which a
+// flag tells: recover returns nil both during a runtime.Goexit, which goes
+// on once the deferred function returns, and for panic(nil) under
+// GODEBUG=panicnil=1, which it stops. The inner function then returns,
+// which it never does in a Goexit: a nil value that gets there is a panic,
+// raised again on the caller's goroutine as any other.
 func (h *hosted) run(p bulwark.Policy) {
-	normal := false
+	defer h.cancel()
+	exited := true
 	defer func() {
-		if !normal {
-			h.finish(nil, recover(), true)
+		if exited {
+			h.finish(nil, nil, execExited)
 		}
-		h.cancel()
 	}()
-	err := p.Execute(h.ctx, h.attempt)
-	normal = true
-	h.finish(err, nil, false)
+	var err error
+	var r any
+	end := execReturned
+	func() {
+		returned := false
+		defer func() {
+			if !returned {
+				r, end = recover(), execPanicked
+			}
+		}()
+		err = p.Execute(h.ctx, h.attempt)
+		returned = true
+	}()
+	exited = false
+	h.finish(err, r, end)
 }
 
-func (h *hosted) finish(err error, r any, panicked bool) {
+func (h *hosted) finish(err error, r any, end int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.done = true
 	switch {
-	case !panicked:
+	case end == execReturned:
 		h.final = clientError(err)
+	case end == execExited:
+		h.final = status.Error(codes.Internal, "bulwark/bulwarkgrpc: the stream's goroutine exited")
 	case r == (abortPanic{}):
 		h.final = status.Error(codes.Canceled, "bulwark/bulwarkgrpc: the caller panicked in a stream call")
-	case r == nil: // runtime.Goexit in the streamer
-		h.final = status.Error(codes.Internal, "bulwark/bulwarkgrpc: the stream's goroutine exited")
 	default:
 		h.final = status.Error(codes.Internal, "bulwark/bulwarkgrpc: the stream panicked")
 		h.panicked, h.panicVal = true, r
