@@ -515,7 +515,7 @@ func redisAuditRows(t *testing.T) []auditRow {
 			}}
 	}
 	rows := []auditRow{
-		row("New", floats, "MaxFloat64", func(v any) func(*testing.T, *redis.Client) bulwark.Policy { return limiter(rate.Limit(v.(float64)), 1) }),
+		row("New", floats, "+Inf MaxFloat64", func(v any) func(*testing.T, *redis.Client) bulwark.Policy { return limiter(rate.Limit(v.(float64)), 1) }),
 		row("New", ints, "", func(v any) func(*testing.T, *redis.Client) bulwark.Policy { return limiter(10, v.(int)) }),
 		row("WithLocalShare", floats, "1e-12", func(v any) func(*testing.T, *redis.Client) bulwark.Policy {
 			return limiter(10, 1, redislimit.WithLocalShare(v.(float64)))
