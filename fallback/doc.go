@@ -48,7 +48,10 @@
 // By default a panic in the protected call propagates to the caller
 // unchanged. [WithRecover] turns it into a [*PanicError], stack included,
 // that the fallback function receives. A panic in the fallback function
-// itself always propagates.
+// itself always propagates. panic(nil) is a panic too, in a program run
+// with GODEBUG=panicnil=1 as well, where recover returns nil for it: the
+// fallback function receives a *PanicError with a nil Value. A
+// runtime.Goexit is no panic and goes on.
 //
 // # Counts and events
 //

@@ -48,7 +48,7 @@ var (
 // the Fallback was built with WithRecover. The fallback function receives
 // it.
 type PanicError struct {
-	Value any    // the value passed to panic
+	Value any    // the value passed to panic; nil for panic(nil) under GODEBUG=panicnil=1
 	Stack []byte // the panicking goroutine's stack, from runtime/debug.Stack
 }
 
@@ -188,13 +188,21 @@ func (f *Fallback) executeRecovering(ctx context.Context, next bulwark.Next) err
 	return f.fall(ctx, next, err)
 }
 
+// runRecovering runs next, a panic in it made a *PanicError. The call
+// returned or it did not: recover returns nil for panic(nil) under
+// GODEBUG=panicnil=1, which a nil check would take for a success. A nil
+// value is also what recover returns during a runtime.Goexit, which goes
+// on whatever err is set to, so that it never reaches the fallback.
 func runRecovering(ctx context.Context, next bulwark.Next) (err error) {
+	returned := false
 	defer func() {
-		if v := recover(); v != nil {
-			err = &PanicError{Value: v, Stack: debug.Stack()}
+		if !returned {
+			err = &PanicError{Value: recover(), Stack: debug.Stack()}
 		}
 	}()
-	return next.Run(ctx)
+	err = next.Run(ctx)
+	returned = true
+	return err
 }
 
 func (f *Fallback) fall(ctx context.Context, next bulwark.Next, err error) error {

@@ -9,7 +9,9 @@
 // outcomes, its store writes the opening to Redis at once (a script that
 // numbers it and stores its end on the server's clock); every store reads
 // the shared state of its names each sync interval ([WithSyncInterval],
-// default 1s), and its breakers open for the time the opening has left.
+// default 1s, at least 1ms: a shorter one would sync back to back, each
+// sync a round trip, for no fresher state), and its breakers open for the
+// time the opening has left.
 // An opening therefore reaches every instance within one sync interval and
 // a round trip. A close by successful probes is shared the same way.
 //

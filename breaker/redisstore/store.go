@@ -102,6 +102,13 @@ const (
 	DefaultPrefix = "bulwark:breaker:"
 	// DefaultSyncInterval is how often the store reads the shared state.
 	DefaultSyncInterval = time.Second
+	// MinSyncInterval is the shortest sync interval WithSyncInterval
+	// accepts. A sync is at least one Redis round trip, from tens of
+	// microseconds on loopback to a millisecond or more across a network:
+	// an interval shorter than that buys no fresher state, since the
+	// ticker fires faster than syncs end and the store syncs back to
+	// back, a busy loop that holds a core and a connection against Redis.
+	MinSyncInterval = time.Millisecond
 	// DefaultTimeout bounds each of the store's Redis round trips.
 	DefaultTimeout = 100 * time.Millisecond
 	// stateTTL is how long a name's shared state outlives its last write.
@@ -125,10 +132,10 @@ func WithPrefix(prefix string) Option {
 // WithSyncInterval is how often the store reads the shared state of its
 // breakers: an opening elsewhere reaches them within it (and a round
 // trip). Transitions of its own breakers are written at once. Default: 1s.
-// It panics if d <= 0.
+// It panics if d is shorter than MinSyncInterval (1ms).
 func WithSyncInterval(d time.Duration) Option {
-	if d <= 0 {
-		panicf("WithSyncInterval", "interval must be > 0, got %v", d)
+	if d < MinSyncInterval {
+		panicf("WithSyncInterval", "interval must be >= %v, got %v", MinSyncInterval, d)
 	}
 	return optionFunc(func(c *config) { c.interval = d })
 }

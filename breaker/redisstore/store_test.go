@@ -57,9 +57,22 @@ func TestBadInput(t *testing.T) {
 	assert.PanicsWithValue(t, "bulwark/redisstore: New: client must not be nil", func() { redisstore.New(nil) })
 	assert.PanicsWithValue(t, "bulwark/redisstore: New: client must not be nil", func() { redisstore.New(nilClient) })
 	assert.PanicsWithValue(t, "bulwark/redisstore: WithPrefix: prefix must not be empty", func() { redisstore.WithPrefix("") })
-	assert.PanicsWithValue(t, "bulwark/redisstore: WithSyncInterval: interval must be > 0, got 0s", func() { redisstore.WithSyncInterval(0) })
+	assert.PanicsWithValue(t, "bulwark/redisstore: WithSyncInterval: interval must be >= 1ms, got 0s", func() { redisstore.WithSyncInterval(0) })
 	assert.PanicsWithValue(t, "bulwark/redisstore: WithTimeout: timeout must be > 0, got -1s", func() { redisstore.WithTimeout(-time.Second) })
 	assert.PanicsWithValue(t, "bulwark/breaker: WithStore: store must not be nil", func() { breaker.WithStore((*redisstore.Store)(nil)) })
+}
+
+// A sync interval shorter than a Redis round trip buys no fresher state:
+// the ticker would fire faster than syncs end and the store would sync
+// back to back, a busy loop against Redis. Below MinSyncInterval it is
+// rejected at construction.
+func TestSyncIntervalHasALowerBound(t *testing.T) {
+	require.Equal(t, time.Millisecond, redisstore.MinSyncInterval)
+	for _, d := range []time.Duration{time.Nanosecond, time.Microsecond, redisstore.MinSyncInterval - 1, -time.Second} {
+		assert.PanicsWithValue(t, "bulwark/redisstore: WithSyncInterval: interval must be >= 1ms, got "+d.String(),
+			func() { redisstore.WithSyncInterval(d) })
+	}
+	assert.NotPanics(t, func() { redisstore.WithSyncInterval(redisstore.MinSyncInterval) })
 }
 
 func TestZeroStoreSharesNothing(t *testing.T) {

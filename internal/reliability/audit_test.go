@@ -515,7 +515,7 @@ func redisAuditRows(t *testing.T) []auditRow {
 			}}
 	}
 	rows := []auditRow{
-		row("New", floats, "MaxFloat64", func(v any) func(*testing.T, *redis.Client) bulwark.Policy { return limiter(rate.Limit(v.(float64)), 1) }),
+		row("New", floats, "+Inf MaxFloat64", func(v any) func(*testing.T, *redis.Client) bulwark.Policy { return limiter(rate.Limit(v.(float64)), 1) }),
 		row("New", ints, "", func(v any) func(*testing.T, *redis.Client) bulwark.Policy { return limiter(10, v.(int)) }),
 		row("WithLocalShare", floats, "1e-12", func(v any) func(*testing.T, *redis.Client) bulwark.Policy {
 			return limiter(10, 1, redislimit.WithLocalShare(v.(float64)))
@@ -527,8 +527,8 @@ func redisAuditRows(t *testing.T) []auditRow {
 			return limiter(10, 1, redislimit.WithLease(v.(int)))
 		}),
 	}
-	store := func(option string, opt func(time.Duration) redisstore.Option) auditRow {
-		return auditRow{"redisstore", option, durations, "1ns MaxInt64",
+	store := func(option string, accept string, opt func(time.Duration) redisstore.Option) auditRow {
+		return auditRow{"redisstore", option, durations, accept,
 			func(v any) bulwark.Policy {
 				s := redisstore.New(client, opt(v.(time.Duration)))
 				_ = s.Close()
@@ -546,5 +546,6 @@ func redisAuditRows(t *testing.T) []auditRow {
 				}
 			}}
 	}
-	return append(rows, store("WithSyncInterval", redisstore.WithSyncInterval), store("WithTimeout", redisstore.WithTimeout))
+	// A sync interval is at least redisstore.MinSyncInterval (1ms).
+	return append(rows, store("WithSyncInterval", "MaxInt64", redisstore.WithSyncInterval), store("WithTimeout", "1ns MaxInt64", redisstore.WithTimeout))
 }

@@ -104,7 +104,15 @@
 // and the caller's calls go on with it. A stream whose SendMsg reported its
 // end (io.EOF) is not retried: the caller was told to stop sending. Two
 // attempts of one stream never run at once: a hedge in the policy, or a retry
-// while an abandoned attempt still runs, fails with FailedPrecondition.
+// while an abandoned attempt still runs, fails with FailedPrecondition, from
+// the moment the first attempt is called (its stream still opening) until
+// it returns.
+//
+// A panic on the goroutine that runs the policy (in the streamer, in a
+// replayed SendMsg, in the policy) is raised again on the caller's, in the
+// call that waited for it; panic(nil) too, in a program run with
+// GODEBUG=panicnil=1 as well, where recover returns nil for it. A
+// runtime.Goexit there ends that goroutine only: the caller gets Internal.
 // Unary calls are refused the same way, since their attempts would share
 // the caller's reply message.
 //

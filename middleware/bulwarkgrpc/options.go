@@ -235,9 +235,14 @@ func WithMaxReplay(n int) Option {
 // WithRecovery turns a handler panic into an error instead of letting it
 // go on: the policies see the panic first (a failure for a breaker) and
 // release what they hold, then f receives the panic value and returns the
-// error for the client. A nil error from f, or an error that is not a
-// status error, becomes Internal ("bulwark/bulwarkgrpc: handler panicked",
-// or f's error text); the panic value itself never reaches the client.
+// error for the client. f runs while the panicking frames are still on the
+// stack (runtime/debug.Stack shows where the panic was raised), except
+// for panic(nil) in a program run with GODEBUG=panicnil=1, where recover
+// returns nil for it: f then runs once the stack has unwound, and receives
+// nil. A runtime.Goexit is no panic: it goes on, and f does not run. A
+// nil error from f, or an error that is not a status error, becomes
+// Internal ("bulwark/bulwarkgrpc: handler panicked", or f's error text);
+// the panic value itself never reaches the client.
 // It applies to server interceptors only. Default: no recovery, the panic
 // goes on unchanged (and grpc-go, which recovers nothing, crashes the
 // process unless an interceptor outside recovers it). It panics if f is nil.

@@ -24,22 +24,62 @@ import (
 // does not apply to a server interceptor.
 func UnaryServerInterceptor(p bulwark.Policy, opts ...Option) grpc.UnaryServerInterceptor {
 	c := newConfig(unaryServer, p, opts)
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-		if c.recovery != nil {
-			defer func() {
-				if r := recover(); r != nil {
-					resp, err = nil, c.recovered(ctx, r)
-				}
-			}()
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if c.recovery == nil {
+			return c.serveUnary(ctx, req, info, handler)
 		}
-		call := &serverCall{c: c, method: info.FullMethod, req: req, handler: handler}
-		if err := c.policyFor(info.FullMethod).Execute(ctx, call.run); err != nil {
-			return nil, serverError(err, func(md metadata.MD) { _ = grpc.SetTrailer(ctx, md) })
+		var resp any
+		err := c.recovering(ctx, func() (err error) {
+			resp, err = c.serveUnary(ctx, req, info, handler)
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
-		call.mu.Lock() // an abandoning timeout may leave a handler running
-		defer call.mu.Unlock()
-		return call.resp, nil
+		return resp, nil
 	}
+}
+
+func (c *config) serveUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	call := &serverCall{c: c, method: info.FullMethod, req: req, handler: handler}
+	if err := c.policyFor(info.FullMethod).Execute(ctx, call.run); err != nil {
+		return nil, serverError(err, func(md metadata.MD) { _ = grpc.SetTrailer(ctx, md) })
+	}
+	call.mu.Lock() // an abandoning timeout may leave a handler running
+	defer call.mu.Unlock()
+	return call.resp, nil
+}
+
+// recovering runs serve and returns its error, or the error c.recovered
+// makes of a panic in it. f (WithRecovery's function) runs in the deferred
+// function, while the panicking frames are still on the stack, so that a
+// debug.Stack in f shows where the panic was raised. The call returned or
+// it did not, which a flag tells: recover returns nil both during a
+// runtime.Goexit, which goes on once the deferred function returns, and
+// for panic(nil) under GODEBUG=panicnil=1, which it stops. The inner
+// function then returns, which it never does in a Goexit, so that is
+// where a nil panic becomes an error and a Goexit never reaches f.
+func (c *config) recovering(ctx context.Context, serve func() error) (err error) {
+	nilPanic := false
+	func() {
+		returned := false
+		defer func() {
+			if returned {
+				return
+			}
+			if r := recover(); r != nil {
+				err = c.recovered(ctx, r)
+			} else {
+				nilPanic = true
+			}
+		}()
+		err = serve()
+		returned = true
+	}()
+	if nilPanic {
+		return c.recovered(ctx, nil)
+	}
+	return err
 }
 
 type serverCall struct {
@@ -72,20 +112,20 @@ func (s *serverCall) run(ctx context.Context) error {
 // to a server interceptor.
 func StreamServerInterceptor(p bulwark.Policy, opts ...Option) grpc.StreamServerInterceptor {
 	c := newConfig(streamServer, p, opts)
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
-		if c.recovery != nil {
-			defer func() {
-				if r := recover(); r != nil {
-					err = c.recovered(ss.Context(), r)
-				}
-			}()
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if c.recovery == nil {
+			return c.serveStream(srv, ss, info, handler)
 		}
-		call := &serverStreamCall{c: c, method: info.FullMethod, srv: srv, ss: ss, handler: handler}
-		if err := c.policyFor(info.FullMethod).Execute(ss.Context(), call.run); err != nil {
-			return serverError(err, ss.SetTrailer)
-		}
-		return nil
+		return c.recovering(ss.Context(), func() error { return c.serveStream(srv, ss, info, handler) })
 	}
+}
+
+func (c *config) serveStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	call := &serverStreamCall{c: c, method: info.FullMethod, srv: srv, ss: ss, handler: handler}
+	if err := c.policyFor(info.FullMethod).Execute(ss.Context(), call.run); err != nil {
+		return serverError(err, ss.SetTrailer)
+	}
+	return nil
 }
 
 type serverStreamCall struct {

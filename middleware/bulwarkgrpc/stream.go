@@ -184,6 +184,7 @@ type hosted struct {
 	cur       *attempt // the attempt the caller's calls go to; nil between attempts
 	last      *attempt // the latest attempt, for Trailer and Context
 	attempts  int
+	running   bool  // the policy's function runs: from its call (the streamer not yet called) to its return
 	committed bool  // no more attempts: a message was received, or what was sent cannot be sent again
 	sent      []any // what the caller sent, for the next attempt
 	closeSent bool
@@ -228,31 +229,55 @@ func (c *config) hostedStream(ctx context.Context, p bulwark.Policy, desc *grpc.
 	return h, nil
 }
 
-// run is the policy's goroutine.
+// How the policy's goroutine ended.
+const (
+	execReturned = iota
+	execPanicked
+	execExited // runtime.Goexit (in the streamer, in a replayed SendMsg, in the policy)
+)
+
+// run is the policy's goroutine. Execute returned or it did not, which a
+// flag tells: recover returns nil both during a runtime.Goexit, which goes
+// on once the deferred function returns, and for panic(nil) under
+// GODEBUG=panicnil=1, which it stops. The inner function then returns,
+// which it never does in a Goexit: a nil value that gets there is a panic,
+// raised again on the caller's goroutine as any other.
 func (h *hosted) run(p bulwark.Policy) {
-	normal := false
+	defer h.cancel()
+	exited := true
 	defer func() {
-		if !normal {
-			h.finish(nil, recover(), true)
+		if exited {
+			h.finish(nil, nil, execExited)
 		}
-		h.cancel()
 	}()
-	err := p.Execute(h.ctx, h.attempt)
-	normal = true
-	h.finish(err, nil, false)
+	var err error
+	var r any
+	end := execReturned
+	func() {
+		returned := false
+		defer func() {
+			if !returned {
+				r, end = recover(), execPanicked
+			}
+		}()
+		err = p.Execute(h.ctx, h.attempt)
+		returned = true
+	}()
+	exited = false
+	h.finish(err, r, end)
 }
 
-func (h *hosted) finish(err error, r any, panicked bool) {
+func (h *hosted) finish(err error, r any, end int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.done = true
 	switch {
-	case !panicked:
+	case end == execReturned:
 		h.final = clientError(err)
+	case end == execExited:
+		h.final = status.Error(codes.Internal, "bulwark/bulwarkgrpc: the stream's goroutine exited")
 	case r == (abortPanic{}):
 		h.final = status.Error(codes.Canceled, "bulwark/bulwarkgrpc: the caller panicked in a stream call")
-	case r == nil: // runtime.Goexit in the streamer
-		h.final = status.Error(codes.Internal, "bulwark/bulwarkgrpc: the stream's goroutine exited")
 	default:
 		h.final = status.Error(codes.Internal, "bulwark/bulwarkgrpc: the stream panicked")
 		h.panicked, h.panicVal = true, r
@@ -271,18 +296,23 @@ func (h *hosted) raise() {
 }
 
 // attempt is the policy's function: one attempt of the stream.
+//
+// An attempt is under way from the moment the policy calls the function,
+// not from the moment its stream is open: h.cur is set only once the
+// streamer has returned, so a second attempt that came while the first
+// was still opening (a hedge that fires while the connection is being
+// made) would find no current attempt, open a second stream and take the
+// caller's calls from the first, which nobody would end.
 func (h *hosted) attempt(ctx context.Context) error {
 	h.mu.Lock()
-	if h.cur != nil && h.cur.open {
-		h.mu.Unlock()
-		return bulwark.Permanent(errHedgedStream)
-	}
-	if h.committed && h.attempts > 0 {
+	if h.running || (h.committed && h.attempts > 0) {
 		h.mu.Unlock()
 		return bulwark.Permanent(errHedgedStream)
 	}
 	h.attempts++
+	h.running = true
 	h.mu.Unlock()
+	defer h.attemptOver()
 
 	cs, err := h.streamer(ctx, h.desc, h.cc, h.method, h.opts...)
 	if err != nil {
@@ -314,6 +344,14 @@ func (h *hosted) attempt(ctx context.Context) error {
 	h.cond.Broadcast()
 	h.mu.Unlock()
 	return h.wait(ctx, a)
+}
+
+// attemptOver lets the policy start the next attempt: it runs when the
+// function returns, or a panic leaves it.
+func (h *hosted) attemptOver() {
+	h.mu.Lock()
+	h.running = false
+	h.mu.Unlock()
 }
 
 // wait waits for the end of attempt a: the caller's report, the end of the

@@ -5,12 +5,14 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/hedge"
 	"github.com/bulwark-go/bulwark/middleware/bulwarkgrpc"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
@@ -253,6 +255,72 @@ func TestStreamHedgeIsRefused(t *testing.T) {
 		}
 	}
 	assert.Equal(t, codes.FailedPrecondition, status.Code(err))
+}
+
+// A second attempt started while the first is still opening its stream
+// (inside the streamer, the attempt not yet the caller's) is refused as
+// well: an attempt counts from the moment the policy calls the function,
+// not from the moment its stream is open. The interceptor holds the
+// first attempt in the streamer while the policy starts the second; a
+// second stream it is asked for is answered Aborted, never opened.
+func TestStreamHedgeIsRefusedWhileTheFirstOpens(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	hold := grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		if calls.Add(1) > 1 {
+			return nil, status.Error(codes.Aborted, "a second stream was opened beside the first")
+		}
+		close(entered)
+		<-release
+		return streamer(ctx, desc, cc, method, opts...)
+	})
+	twice := policyFunc(func(ctx context.Context, fn func(context.Context) error) error {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		first := make(chan error, 1)
+		go func() { first <- fn(ctx) }()
+		<-entered
+		second := fn(ctx)
+		cancel()
+		close(release)
+		<-first
+		return second
+	})
+	e := newEnv(t, nil, grpc.WithChainStreamInterceptor(bulwarkgrpc.StreamClientInterceptor(twice)), hold)
+	_, err := watch(t.Context(), e, "svc")
+	assert.Equal(t, codes.FailedPrecondition, status.Code(err), "%v", err)
+	assert.Equal(t, int32(1), calls.Load(), "the second attempt never reached the streamer")
+}
+
+// hedge.New's hedge, fired while the first attempt still opens its
+// stream (the interceptor holds it until the hedge gives it up), is
+// refused: the stream fails with FailedPrecondition, one stream was asked
+// for, and nothing is left running. A second stream asked for is answered
+// Aborted, and lets the first go with Aborted too.
+func TestStreamRealHedgeWhileTheFirstOpens(t *testing.T) {
+	var calls atomic.Int32
+	second := make(chan struct{})
+	hold := grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		if calls.Add(1) > 1 {
+			close(second)
+			return nil, status.Error(codes.Aborted, "a second stream was opened beside the first")
+		}
+		select {
+		case <-ctx.Done():
+		case <-second:
+			return nil, status.Error(codes.Aborted, "the first stream, beside a second")
+		}
+		return streamer(ctx, desc, cc, method, opts...)
+	})
+	bh := bulkhead.New(1)
+	p := bulwark.New(bh, hedge.New(hedge.WithDelay(time.Millisecond)))
+	e := newEnv(t, nil, grpc.WithChainStreamInterceptor(bulwarkgrpc.StreamClientInterceptor(p)), hold)
+	_, err := watch(t.Context(), e, "svc")
+	assert.Equal(t, codes.FailedPrecondition, status.Code(err), "%v", err)
+	assert.Equal(t, int32(1), calls.Load())
+	assert.Zero(t, bh.Snapshot().InFlight)
+	e.close()
+	goleak.VerifyNone(t)
 }
 
 // hostGoroutines counts the goroutines that hold a stream's policy open.

@@ -18,9 +18,11 @@
 // success ([WithFailureStatus] changes the set); the response reaches the
 // client unchanged either way. A panic in the handler is a failure (a
 // breaker counts it) that reaches net/http unchanged after every policy
-// has released what it holds; [http.ErrAbortHandler] raised for a client
-// that has gone is the caller's business instead, not counted, and is
-// raised again unchanged once the policy has returned.
+// has released what it holds (panic(nil) too, in a program run with
+// GODEBUG=panicnil=1 as well, where recover returns nil for it; a
+// runtime.Goexit goes on as such); [http.ErrAbortHandler] raised for a
+// client that has gone is the caller's business instead, not counted, and
+// is raised again unchanged once the policy has returned.
 //
 // A handler writes its response to the client as it goes, so it answers a
 // request once, whatever the policy: its failure reaches the policy as a

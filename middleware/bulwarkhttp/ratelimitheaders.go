@@ -110,8 +110,8 @@ func (q *quotaHeaders) set(h http.Header, s *serve) {
 		h.Set("RateLimit", q.name+";r="+strconv.FormatInt(int64(left), 10))
 		return
 	}
-	if limit == rate.Inf || burst <= 0 {
-		return // no limit to tell of
+	if limit >= rate.Inf || burst <= 0 {
+		return // no limit to tell of: rate.Inf or +Inf, as for ratelimit
 	}
 	policy := q.name + ";q=" + strconv.Itoa(burst)
 	if limit > 0 {

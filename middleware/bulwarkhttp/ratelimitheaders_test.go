@@ -1,6 +1,8 @@
 package bulwarkhttp_test
 
 import (
+	"context"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -111,6 +113,24 @@ func TestRateLimitHeadersOffByDefaultAndForUnlimited(t *testing.T) {
 	inf := ratelimit.New(rate.Inf, 0)
 	w = serve(bulwarkhttp.Middleware(inf, bulwarkhttp.WithRateLimitHeaders("none", inf))(okHandler), "")
 	assert.Empty(t, w.Header().Get("RateLimit"), "no limit to tell of")
+}
+
+// +Inf is no limit for ratelimit, as rate.Inf is, whatever the burst: a
+// limiter of either tells of no quota.
+func TestRateLimitHeadersNoneForAnyInfiniteLimit(t *testing.T) {
+	for _, limit := range []rate.Limit{rate.Inf, rate.Limit(math.Inf(1))} {
+		bucket := ratelimit.New(limit, 5)
+		keyed := ratelimit.NewKeyed(limit, 5, func(context.Context) string { return "k" })
+		for name, h := range map[string]http.Handler{
+			"bucket": bulwarkhttp.Middleware(bucket, bulwarkhttp.WithRateLimitHeaders("none", bucket))(okHandler),
+			"keyed": bulwarkhttp.Middleware(keyed, bulwarkhttp.WithRateLimitHeaders("none", keyed),
+				bulwarkhttp.WithKey(func(*http.Request) string { return "k" }))(okHandler),
+		} {
+			w := serve(h, "")
+			assert.Empty(t, w.Header().Get("RateLimit-Policy"), "%s at %v", name, float64(limit))
+			assert.Empty(t, w.Header().Get("RateLimit"), "%s at %v", name, float64(limit))
+		}
+	}
 }
 
 func TestRateLimitHeadersNameIsQuoted(t *testing.T) {

@@ -103,7 +103,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveFn runs the handler under the policy's context and turns the
 // status it wrote into the call's outcome.
-func serveFn(ctx context.Context) (err error) {
+func serveFn(ctx context.Context) error {
 	s, ok := ctx.Value(serveKey{}).(*serve)
 	if !ok {
 		return errForeignContext
@@ -118,24 +118,16 @@ func serveFn(ctx context.Context) (err error) {
 	if !s.phase.CompareAndSwap(notStarted, running) {
 		return errHandlerRan
 	}
-	defer func() {
-		s.handlerReturned()
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler && s.Err() != nil {
-				// The handler gave up on a client that has gone: the
-				// caller's business, not a failure (the outcome table
-				// in the bulwark package doc). The policy sees the
-				// client's cancellation; ServeHTTP raises the panic
-				// again once the policy has returned, so that net/http
-				// aborts the response as the handler asked.
-				s.abort = true
-				err = s.Err()
-				return
-			}
-			panic(v) // unchanged, through the policy, which releases what it holds
-		}
-	}()
-	s.h.next.ServeHTTP(s.view(), r)
+	gone, nilPanic := s.serveHandler(r)
+	if nilPanic {
+		// panic(nil) under GODEBUG=panicnil=1, which recover stopped
+		// where it could not tell it from a runtime.Goexit (a Goexit
+		// never gets here): raised again, through the policy.
+		panic(nil)
+	}
+	if gone != nil {
+		return gone
+	}
 	code := int(s.status)
 	if code == 0 {
 		// A handler that returns without a word once its context has
@@ -147,6 +139,44 @@ func serveFn(ctx context.Context) (err error) {
 		return serverStatusError(code)
 	}
 	return nil
+}
+
+// serveHandler runs the handler. A panic with a value goes on from the
+// deferred function, so that a crash still shows where it was raised. The
+// handler returned or it did not, which a flag tells: recover returns nil
+// both during a runtime.Goexit, which goes on once the deferred function
+// returns, and for panic(nil) under GODEBUG=panicnil=1, which it stops;
+// serveHandler then returns, which it never does in a Goexit, and reports
+// nilPanic. gone is the client's cancellation when the handler gave up
+// on a client that has gone (http.ErrAbortHandler).
+func (s *serve) serveHandler(r *http.Request) (gone error, nilPanic bool) {
+	returned := false
+	defer func() {
+		s.handlerReturned()
+		if returned {
+			return
+		}
+		v := recover()
+		if v == nil {
+			nilPanic = true
+			return
+		}
+		if v == http.ErrAbortHandler && s.Err() != nil {
+			// The handler gave up on a client that has gone: the
+			// caller's business, not a failure (the outcome table
+			// in the bulwark package doc). The policy sees the
+			// client's cancellation; ServeHTTP raises the panic
+			// again once the policy has returned, so that net/http
+			// aborts the response as the handler asked.
+			s.abort = true
+			gone = s.Err()
+			return
+		}
+		panic(v) // unchanged, through the policy, which releases what it holds
+	}()
+	s.h.next.ServeHTTP(s.view(), r)
+	returned = true
+	return nil, false
 }
 
 // errHandlerRan refuses a second run of the handler. A handler writes its

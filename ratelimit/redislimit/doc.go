@@ -24,7 +24,10 @@
 // 1000 admit limit × T + burst within 2%; runs here measured -0.07% to
 // -0.20%). A bucket's key expires when the bucket is full again, so
 // Redis holds only the keys used within a burst's refill time. The script
-// counts microseconds, so a finite limit is at most 1e6 a second.
+// counts microseconds, so a finite limit is at most 1e6 a second. An
+// infinite limit, rate.Inf or +Inf (both mean no limit, as for
+// ratelimit.New), admits every call at once, whatever the key, the lease
+// or the fail mode, and sends Redis nothing.
 //
 // Keys: without [WithKey] every call shares one bucket; with it each key
 // read from the call's context has its own. A bucket's Redis key is

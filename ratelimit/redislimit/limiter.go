@@ -96,17 +96,21 @@ type Result struct {
 // microseconds of the server's clock.
 const maxLimit = 1e6
 
+// isInf reports an infinite limit: rate.Inf (math.MaxFloat64) or +Inf, as
+// for ratelimit.New, where both mean no limit.
+func isInf(limit rate.Limit) bool { return limit >= rate.Inf }
+
 // maxTolerance bounds a burst's refill time, in µs, so that every time the
 // script computes stays exact in a double (now is about 2^51 µs).
 const maxTolerance = 1 << 51
 
 // New returns a Limiter of limit tokens a second and burst tokens at most,
 // kept in Redis through client (any go-redis client: single node,
-// cluster, sentinel, ring). rate.Inf admits every call without asking
-// Redis. Without options every call shares one bucket, a decision's Redis
-// round trip is bounded by 50ms and the caller's deadline, and while Redis
-// cannot be asked each instance decides with a local bucket of the whole
-// limit (FailLocal). It panics, naming the argument and the value, for a
+// cluster, sentinel, ring). An infinite limit (rate.Inf, or +Inf, as for
+// ratelimit.New) admits every call without asking Redis. Without options
+// every call shares one bucket, a decision's Redis round trip is bounded
+// by 50ms and the caller's deadline, and while Redis cannot be asked each
+// instance decides with a local bucket of the whole limit (FailLocal). It panics, naming the argument and the value, for a
 // nil client, a limit that is not positive (or NaN, or above 1e6 a second
 // and finite), a burst below 1, or a burst whose refill time exceeds 2^51
 // µs (71 years).
@@ -117,14 +121,14 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 	if math.IsNaN(float64(limit)) || limit <= 0 {
 		panicf("New", "limit must be > 0 (or rate.Inf), got %v", float64(limit))
 	}
-	if limit > maxLimit && limit != rate.Inf {
+	if limit > maxLimit && !isInf(limit) {
 		panicf("New", "limit must be at most 1e6 a second (or rate.Inf), got %v", float64(limit))
 	}
 	if burst < 1 {
 		panicf("New", "burst must be at least 1, got %d", burst)
 	}
 	interval := 1e6 / float64(limit)
-	if limit != rate.Inf && interval*float64(burst) > maxTolerance {
+	if !isInf(limit) && interval*float64(burst) > maxTolerance {
 		const year = 365.25 * 24 * 3600 * 1e6 // µs
 		panicf("New", "burst %d takes %.3g years to refill at %v a second, beyond 2^51µs (71 years)", burst,
 			interval*float64(burst)/year, float64(limit))
@@ -148,7 +152,7 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 		reporter:  c.tel.Reporter(kind),
 	}
 	l.plainKey = l.redisKey("")
-	if c.mode == FailLocal && limit != rate.Inf {
+	if c.mode == FailLocal && !isInf(limit) {
 		l.local = newLocalBuckets(float64(limit)*c.share, max(1, int(float64(burst)*c.share)))
 		l.epoch = l.clock.Now()
 	}
@@ -198,7 +202,7 @@ func (l *Limiter) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 
 // acquire takes one token for the call's key.
 func (l *Limiter) acquire(ctx context.Context, next bulwark.Next) error {
-	if l.limit == rate.Inf {
+	if isInf(l.limit) {
 		return nil
 	}
 	var key, rkey string
@@ -266,7 +270,7 @@ func (l *Limiter) AllowN(ctx context.Context, key string, n int) (Result, error)
 	if n < 0 {
 		return Result{}, fmt.Errorf("bulwark/redislimit: AllowN: n must be >= 0, got %d", n)
 	}
-	if l.limit == rate.Inf {
+	if isInf(l.limit) {
 		return Result{Allowed: true, Remaining: l.burst}, nil
 	}
 	rkey := l.redisKey(key)

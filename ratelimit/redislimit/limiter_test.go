@@ -144,6 +144,38 @@ func TestInfiniteLimitAsksNothing(t *testing.T) {
 	assert.Zero(t, s.CommandStats(t)["evalsha"]+s.CommandStats(t)["eval"])
 }
 
+// +Inf is an infinite limit as rate.Inf (math.MaxFloat64) is, as it is
+// for ratelimit.New: every call is admitted, whatever the burst, the key,
+// the lease or the fail mode, and Redis is never asked.
+func TestPositiveInfinityIsAnInfiniteLimit(t *testing.T) {
+	s := redistest.Start(t)
+	c := s.Client(t)
+	type k struct{}
+	byKey := redislimit.WithKey(func(ctx context.Context) string { v, _ := ctx.Value(k{}).(string); return v })
+	for name, l := range map[string]*redislimit.Limiter{
+		"plain":      redislimit.New(c, rate.Limit(math.Inf(1)), 1),
+		"keyed":      redislimit.New(c, rate.Limit(math.Inf(1)), 1, byKey),
+		"lease":      redislimit.New(c, rate.Limit(math.Inf(1)), 1, redislimit.WithLease(10)),
+		"failClosed": redislimit.New(c, rate.Limit(math.Inf(1)), 1, redislimit.WithFailMode(redislimit.FailClosed)),
+		"failLocal":  redislimit.New(c, rate.Limit(math.Inf(1)), 1, redislimit.WithLocalShare(0.5)),
+	} {
+		s.ResetStats(t)
+		ctx := context.WithValue(context.Background(), k{}, "tenant")
+		for range 100 {
+			require.NoError(t, l.Execute(ctx, nop), name)
+		}
+		r, err := l.AllowN(ctx, "tenant", 1000)
+		require.NoError(t, err, name)
+		assert.True(t, r.Allowed, name)
+		assert.Zero(t, s.CommandStats(t)["evalsha"]+s.CommandStats(t)["eval"], "%s: Redis was asked", name)
+		assert.Zero(t, l.Status().Rejected, name)
+	}
+	local := ratelimit.New(rate.Limit(math.Inf(1)), 1)
+	for range 100 {
+		require.NoError(t, local.Execute(context.Background(), nop), "ratelimit agrees")
+	}
+}
+
 func TestKeysAreEscapedTaggedAndExpire(t *testing.T) {
 	s := redistest.Start(t)
 	c := s.Client(t)
