@@ -21,9 +21,15 @@
 // locked too). Reads load each stripe atomically, and the Go memory model
 // lets a word-sized read that races with a write see either value, never a
 // torn one. Builds with the race detector, which would report that race,
-// and 32-bit platforms, where an int64 is two words, add atomically. A
-// processor added later (GOMAXPROCS raised past the stripes) has no stripe
-// of its own: it adds atomically to a shared count in the header.
+// and 32-bit platforms, where an int64 is two words, add atomically.
+//
+// A processor with no stripe of its own never writes the header, which
+// every add reads: its adds would make every processor's miss the cache.
+// Where GOMAXPROCS exceeds 64 at the first add (a server with more cores),
+// processors share stripes, two or more a stripe, and every add of that
+// counter is atomic. A processor added later (GOMAXPROCS raised past the
+// stripes) adds atomically to stripes of its own kind, allocated by the
+// first such add and shared only by such processors.
 package counter
 
 import (
@@ -56,16 +62,21 @@ type line struct {
 const maxStripes = 64
 
 // lines is the stripes of one counter with the mask that picks one. It is
-// read on every add and written only by processors beyond the stripes, so
-// it is padded to a line pair of its own: an object that shared its line
-// and was written would make every add miss the cache.
+// read on every add and written by none (over is set once), so it is
+// padded to a line pair of its own: an object that shared its line and
+// was written would make every add miss the cache.
 type lines struct {
 	mask int // len(l) - 1
 	l    []line
-	// shared counts the adds of processors that have no stripe, which
-	// GOMAXPROCS raised after the first add made.
-	shared [Slots]atomic.Int64
-	_      [lineBytes - 32 - 8*Slots]byte
+	// owned is whether each processor had a stripe of its own at the
+	// first add, which its owner then adds to with plain stores. Else
+	// processors share stripes and every add is atomic.
+	owned bool
+	// over holds, for an owned counter, the stripes of processors that
+	// have none, which GOMAXPROCS raised after the first add made; nil
+	// until one of them adds. They are shared and added to atomically.
+	over atomic.Pointer[lines]
+	_    [lineBytes - 48]byte
 }
 
 // Striped is a contention-free group of Slots counters (slot 0 is the one
@@ -86,15 +97,16 @@ func (c *Striped) AddAt(slot int, delta int64) {
 	}
 	slot &= Slots - 1
 	p := procPin()
-	switch {
-	case p > l.mask:
-		l.shared[slot].Add(delta)
-	case plainAdds:
+	if l.owned && p <= l.mask {
 		l.l[p].n[slot] += delta // the stripe's only writer, see the package doc
-	default:
-		atomic.AddInt64(&l.l[p].n[slot], delta)
+		procUnpin()
+		return
 	}
 	procUnpin()
+	if l.owned {
+		l = l.overflow() // a processor beyond the stripes
+	}
+	atomic.AddInt64(&l.l[p&l.mask].n[slot], delta)
 }
 
 // Load returns the sum of slot 0.
@@ -108,28 +120,50 @@ func (c *Striped) LoadAt(slot int) int64 {
 		return 0
 	}
 	slot &= Slots - 1
-	sum := l.shared[slot].Load()
-	for i := range l.l {
-		sum += atomic.LoadInt64(&l.l[i].n[slot])
+	var sum int64
+	for ; l != nil; l = l.over.Load() {
+		for i := range l.l {
+			sum += atomic.LoadInt64(&l.l[i].n[slot])
+		}
 	}
 	return sum
 }
 
 // Bytes returns the memory the stripes hold (0 before the first add).
 func (c *Striped) Bytes() int {
-	if l := c.p.Load(); l != nil {
-		return (len(l.l) + 1) * lineBytes
+	n := 0
+	for l := c.p.Load(); l != nil; l = l.over.Load() {
+		n += (len(l.l) + 1) * lineBytes
 	}
-	return 0
+	return n
 }
 
 func (c *Striped) init() *lines {
-	n := stripesFor(runtime.GOMAXPROCS(0))
-	l := &lines{mask: n - 1, l: make([]line, n)}
+	procs := runtime.GOMAXPROCS(0)
+	l := newLines(procs, plainAdds && procs <= maxStripes)
 	if c.p.CompareAndSwap(nil, l) {
 		return l
 	}
 	return c.p.Load()
+}
+
+// newLines returns the stripes for procs processors.
+func newLines(procs int, owned bool) *lines {
+	n := stripesFor(procs)
+	return &lines{mask: n - 1, l: make([]line, n), owned: owned}
+}
+
+// overflow returns the stripes of the processors beyond l's, allocating
+// them at the first call.
+func (l *lines) overflow() *lines {
+	if o := l.over.Load(); o != nil {
+		return o
+	}
+	o := newLines(runtime.GOMAXPROCS(0), false)
+	if l.over.CompareAndSwap(nil, o) {
+		return o
+	}
+	return l.over.Load()
 }
 
 // Proc returns the index of the processor (the runtime's P) the goroutine

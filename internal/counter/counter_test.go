@@ -87,7 +87,8 @@ func TestStripedAddAllocatesOnce(t *testing.T) {
 }
 
 // Stripes sized for one processor stay exact once GOMAXPROCS outgrows
-// them: processors share stripes, and every add is atomic.
+// them: the processors beyond them add atomically to stripes of their own
+// kind, never to the owned one.
 func TestStripedStaysExactWhenGOMAXPROCSGrows(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	var c counter.Striped
@@ -159,4 +160,19 @@ func TestStripedReadsDuringAddsAndStaysExact(t *testing.T) {
 	close(stop)
 	<-readerDone
 	assert.Equal(t, int64(goroutines*adds), c.LoadAt(3))
+}
+
+// A counter whose first add ran at GOMAXPROCS 1, added to by every
+// processor: all but the first have no stripe of their own.
+func BenchmarkStripedParallelAfterGOMAXPROCSGrew(b *testing.B) {
+	procs := runtime.GOMAXPROCS(1)
+	var c counter.Striped
+	c.Add(1)
+	runtime.GOMAXPROCS(procs)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c.Add(1)
+		}
+	})
 }
