@@ -149,4 +149,13 @@
 // into the pipeline's name, observers and OpenTelemetry with one call. A
 // rejection that matches [ErrRejected], with a [WithRetryAfter] hint when it
 // knows one, is understood by every bulwark policy and middleware.
+//
+// # Go versions
+//
+// bulwark needs Go 1.26, the oldest release Go still supports: the fix of
+// the HTTP/2 advisories reachable through golang.org/x/net (GO-2026-6617
+// and others, fixed in x/net v0.60.0) needs it. Build with a patched
+// release (1.26.10 or later, 1.27.3 or later): the standard library of
+// earlier ones has advisories that bulwark's net/http and crypto/tls paths
+// reach, which only the toolchain can fix.
 package bulwark
