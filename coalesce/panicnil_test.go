@@ -2,16 +2,13 @@ package coalesce_test
 
 import (
 	"context"
-	"os"
 	"runtime"
-	"strings"
 	"testing"
 	"testing/synctest"
 
 	"github.com/bulwark-go/bulwark/coalesce"
 	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // leaderOutcome is how a leader's Execute ended.
@@ -47,8 +44,7 @@ func lead(c *coalesce.Coalesce, ctx context.Context, fn func(context.Context) er
 // each waiter as a *PanicError with a nil Value, never a success; a
 // Goexit is still a Goexit.
 func TestPanicNilUnderGODEBUGPanicnil(t *testing.T) {
-	t.Setenv("GODEBUG", strings.TrimPrefix(os.Getenv("GODEBUG")+",panicnil=1", ","))
-	require.Nil(t, testutil.Recovered(func() { panic(nil) }), "GODEBUG=panicnil=1 is in effect")
+	testutil.SetPanicnil(t)
 	eachLeader(t, func(t *testing.T, base context.Context) {
 		for _, x := range []struct {
 			name string

@@ -2,10 +2,8 @@ package bulwarkgrpc_test
 
 import (
 	"context"
-	"os"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,49 +21,11 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Under GODEBUG=panicnil=1 (a program that asks for Go's behaviour before
-// 1.21) recover returns nil for panic(nil), as it does during a
-// runtime.Goexit. These tests set it for their own run.
-func setPanicnil(t *testing.T) {
-	t.Helper()
-	t.Setenv("GODEBUG", strings.TrimPrefix(os.Getenv("GODEBUG")+",panicnil=1", ","))
-	require.Nil(t, testutil.Recovered(func() { panic(nil) }), "GODEBUG=panicnil=1 is in effect")
-}
-
-// ending is how a call ended: it returned err, it panicked (with value),
-// or its goroutine exited (runtime.Goexit).
-type ending struct {
-	returned, panicked, exited bool
-	value                      any
-	err                        error
-}
-
-// endOf runs f on a goroutine of its own, so that a Goexit ends only that
-// goroutine, and says how it ended.
-func endOf(f func() error) ending {
-	out := make(chan ending, 1)
-	go func() {
-		e := ending{exited: true}
-		defer func() { out <- e }()
-		func() {
-			defer func() {
-				if !e.returned {
-					e.value = recover()
-				}
-			}()
-			e.err = f()
-			e.returned = true
-		}()
-		e.exited, e.panicked = false, !e.returned
-	}()
-	return <-out
-}
-
 // WithRecovery turns a handler's panic(nil) into an error as it does any
 // panic: f receives nil, the client gets Internal, never a success with a
 // nil reply; the breaker counts a failure.
 func TestServerWithRecoveryPanicNilUnderGODEBUGPanicnil(t *testing.T) {
-	setPanicnil(t)
+	testutil.SetPanicnil(t)
 	bh := bulkhead.New(1)
 	b := breaker.New(breaker.WithConsecutiveFailures(2), breaker.WithOpenDuration(time.Hour))
 	var got []any
@@ -98,7 +58,7 @@ func TestServerWithRecoveryLetsGoexitGoOn(t *testing.T) {
 	for _, godebug := range []string{"", "panicnil=1"} {
 		t.Run("GODEBUG="+godebug, func(t *testing.T) {
 			if godebug != "" {
-				setPanicnil(t)
+				testutil.SetPanicnil(t)
 			}
 			bh := bulkhead.New(1)
 			var got []any
@@ -107,13 +67,13 @@ func TestServerWithRecoveryLetsGoexitGoOn(t *testing.T) {
 				return nil
 			})
 			call := bulwarkgrpc.UnaryServerInterceptor(bh, rec)
-			assert.Equal(t, ending{exited: true}, endOf(func() error {
+			assert.Equal(t, testutil.Ending{Exited: true}, testutil.EndOf(func() error {
 				_, err := call(t.Context(), nil, &grpc.UnaryServerInfo{FullMethod: checkMethod},
 					func(context.Context, any) (any, error) { runtime.Goexit(); return nil, nil })
 				return err
 			}))
 			scall := bulwarkgrpc.StreamServerInterceptor(bh, rec)
-			assert.Equal(t, ending{exited: true}, endOf(func() error {
+			assert.Equal(t, testutil.Ending{Exited: true}, testutil.EndOf(func() error {
 				return scall(nil, fakeServerStream{ctx: t.Context()}, &grpc.StreamServerInfo{FullMethod: watchMethod},
 					func(any, grpc.ServerStream) error { runtime.Goexit(); return nil })
 			}))
@@ -137,16 +97,16 @@ func opening(end func()) grpc.DialOption {
 // again on the caller's, as any panic is, and is not taken for that
 // goroutine's runtime.Goexit.
 func TestStreamPanicNilUnderGODEBUGPanicnil(t *testing.T) {
-	setPanicnil(t)
+	testutil.SetPanicnil(t)
 	bh := bulkhead.New(1)
 	p := bulwark.New(retry.New(retry.WithDelay(0)), bh)
 	e := newEnv(t, nil, grpc.WithChainStreamInterceptor(bulwarkgrpc.StreamClientInterceptor(p, bulwarkgrpc.WithIdempotent(watchMethod))),
 		opening(func() { panic(nil) }))
-	got := endOf(func() error {
+	got := testutil.EndOf(func() error {
 		_, err := watch(t.Context(), e, "svc")
 		return err
 	})
-	assert.Equal(t, ending{panicked: true}, got, "panic(nil) reaches the caller as panic(nil)")
+	assert.Equal(t, testutil.Ending{Panicked: true}, got, "panic(nil) reaches the caller as panic(nil)")
 	assert.Zero(t, bh.Snapshot().InFlight)
 	e.close()
 	goleak.VerifyNone(t)
@@ -158,19 +118,19 @@ func TestStreamGoexitInTheOpening(t *testing.T) {
 	for _, godebug := range []string{"", "panicnil=1"} {
 		t.Run("GODEBUG="+godebug, func(t *testing.T) {
 			if godebug != "" {
-				setPanicnil(t)
+				testutil.SetPanicnil(t)
 			}
 			bh := bulkhead.New(1)
 			p := bulwark.New(retry.New(retry.WithDelay(0)), bh)
 			e := newEnv(t, nil, grpc.WithChainStreamInterceptor(bulwarkgrpc.StreamClientInterceptor(p, bulwarkgrpc.WithIdempotent(watchMethod))),
 				opening(runtime.Goexit))
-			got := endOf(func() error {
+			got := testutil.EndOf(func() error {
 				_, err := watch(t.Context(), e, "svc")
 				return err
 			})
-			require.True(t, got.returned, "%+v", got)
-			assert.Equal(t, codes.Internal, status.Code(got.err))
-			assert.Contains(t, got.err.Error(), "exited")
+			require.True(t, got.Returned, "%+v", got)
+			assert.Equal(t, codes.Internal, status.Code(got.Err))
+			assert.Contains(t, got.Err.Error(), "exited")
 			assert.Zero(t, bh.Snapshot().InFlight)
 			e.close()
 			goleak.VerifyNone(t)

@@ -15,35 +15,15 @@ import (
 	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/middleware/bulwarkhttp"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
-// serveEnd is how a ServeHTTP ended: it returned, it panicked (with
-// value), or its goroutine exited (runtime.Goexit).
-type serveEnd struct {
-	returned, panicked, exited bool
-	value                      any
-}
-
-// serveOn runs h.ServeHTTP on a goroutine of its own, so that a Goexit
-// ends only that goroutine, and says how it ended.
-func serveOn(h http.Handler, w http.ResponseWriter) serveEnd {
-	out := make(chan serveEnd, 1)
-	go func() {
-		e := serveEnd{exited: true}
-		defer func() { out <- e }()
-		func() {
-			defer func() {
-				if !e.returned {
-					e.value = recover()
-				}
-			}()
-			h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-			e.returned = true
-		}()
-		e.exited, e.panicked = false, !e.returned
-	}()
-	return <-out
+// serveOn runs h.ServeHTTP on a goroutine of its own and says how it
+// ended.
+func serveOn(h http.Handler, w http.ResponseWriter) testutil.Ending {
+	return testutil.EndOf(func() error {
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		return nil
+	})
 }
 
 // Under GODEBUG=panicnil=1 (a program that asks for Go's behaviour before
@@ -52,8 +32,7 @@ func serveOn(h http.Handler, w http.ResponseWriter) serveEnd {
 // returned without a word (a 200): the policies see it (the breaker counts
 // a failure, the bulkhead has its permit back) and net/http gets it.
 func TestMiddlewarePanicNilUnderGODEBUGPanicnil(t *testing.T) {
-	t.Setenv("GODEBUG", strings.TrimPrefix(os.Getenv("GODEBUG")+",panicnil=1", ","))
-	require.Nil(t, testutil.Recovered(func() { panic(nil) }), "GODEBUG=panicnil=1 is in effect")
+	testutil.SetPanicnil(t)
 
 	rec := &recorder{}
 	bh := bulkhead.New(1)
@@ -62,7 +41,7 @@ func TestMiddlewarePanicNilUnderGODEBUGPanicnil(t *testing.T) {
 		panic(nil)
 	}))
 	w := httptest.NewRecorder()
-	assert.Equal(t, serveEnd{panicked: true}, serveOn(h, w), "panic(nil) reaches net/http as panic(nil)")
+	assert.Equal(t, testutil.Ending{Panicked: true}, serveOn(h, w), "panic(nil) reaches net/http as panic(nil)")
 	assert.False(t, w.Flushed)
 	assert.Empty(t, w.Header(), "no answer was written")
 	errs, panics := rec.outcomes()
@@ -85,7 +64,7 @@ func TestMiddlewareGoexitGoesOn(t *testing.T) {
 			h := bulwarkhttp.Middleware(bh)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 				runtime.Goexit()
 			}))
-			assert.Equal(t, serveEnd{exited: true}, serveOn(h, httptest.NewRecorder()))
+			assert.Equal(t, testutil.Ending{Exited: true}, serveOn(h, httptest.NewRecorder()))
 			assert.Zero(t, bh.Snapshot().InFlight)
 		})
 	}
