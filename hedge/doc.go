@@ -39,7 +39,11 @@
 // panics, the first is raised; a panic is raised even when another attempt
 // had already won, since it is a bug in the protected function, not an
 // outcome. A panic in the budget or in an observer, which may run on the
-// timer's or a hedge's goroutine, is raised the same way.
+// timer's or a hedge's goroutine, is raised the same way. Under
+// GODEBUG=panicnil=1, panic(nil) is a panic too, although recover reports
+// it as nil, as it does for runtime.Goexit; a Goexit ends its goroutine
+// alone: in a hedge it decides nothing, in the primary it ends the
+// caller's goroutine once every hedge has been cancelled and has returned.
 //
 // # Delay
 //

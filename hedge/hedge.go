@@ -254,7 +254,14 @@ func (h *Hedge) Execute(ctx context.Context, fn func(context.Context) error) err
 func (h *Hedge) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 	// The zero Hedge runs under New()'s configuration with its own timers
 	// and counts: they are not shared with other zero Hedges.
-	return h.conf().execute(ctx, next, h)
+	err, p, raise := h.conf().execute(ctx, next, h)
+	if raise {
+		// The primary panicked with a value that recover reports as nil
+		// (panic(nil) under GODEBUG=panicnil=1), which stopped the panic:
+		// it goes on, or the call's first panic if a hedge's came before.
+		panic(p)
+	}
+	return err
 }
 
 // conf returns the Hedge whose configuration h's calls run under: h, or
@@ -281,8 +288,10 @@ type call struct {
 }
 
 // execute runs the call under h's configuration, with the timers and the
-// counts of owner, which is not h for the zero Hedge.
-func (h *Hedge) execute(ctx context.Context, next bulwark.Next, owner *Hedge) error {
+// counts of owner, which is not h for the zero Hedge. If raise, the call
+// panicked with a value recover reports as nil, and p is the panic the
+// caller must raise.
+func (h *Hedge) execute(ctx context.Context, next bulwark.Next, owner *Hedge) (err error, p any, raise bool) {
 	var c call
 	c.h, c.owner, c.next, c.delay = h, owner, next, h.delay
 	c.primary = &attemptCtx{parent: ctx}
@@ -300,28 +309,33 @@ func (h *Hedge) execute(ctx context.Context, next bulwark.Next, owner *Hedge) er
 	c.arm()
 	// A primary that panics (or calls runtime.Goexit) must not leave the
 	// timer armed nor a hedge running: the deferred abort stops the one,
-	// cancels and awaits the others, then raises the call's first panic
-	// (a Goexit goes on by itself).
+	// cancels and awaits the others, then raises the call's first panic.
+	// recover returns nil both during a Goexit, which goes on once the
+	// deferred function returns, and for panic(nil) under
+	// GODEBUG=panicnil=1, which it stops: then execute returns, and its
+	// caller raises the panic, which it sees only in that case.
 	returned := false
 	defer func() {
 		if !returned {
-			if p, ok := c.abort(recover()); ok {
+			v := recover()
+			p, raise = c.abort(v), true
+			if v != nil {
 				panic(p)
 			}
 		}
 	}()
-	err := c.next.Run(c.primary)
+	err = c.next.Run(c.primary)
 	c.disarm()
 	c.primary.release()
 	if c.x == nil && err == nil && h.marked == nil && h.latency == nil {
 		// The common case: answered before the delay, with nothing to
 		// learn or record.
 		returned = true
-		return nil
+		return nil, nil, false
 	}
 	err = c.afterPrimary(err)
 	returned = true
-	return err
+	return err, nil, false
 }
 
 // hedgeTimer is a pooled timer and what its callback needs to launch the
@@ -427,18 +441,19 @@ func (c *call) afterPrimary(err error) error {
 	return x.wait()
 }
 
-// abort ends a call whose primary panicked with p (nil: it called
-// runtime.Goexit) or which is raising a hedge's panic: the timer is
-// stopped, every hedge is cancelled and awaited. For a panic, it returns
-// the call's first, which may be a hedge's that made the primary panic as
-// it was cancelled, and true.
-func (c *call) abort(p any) (any, bool) {
+// abort ends a call whose primary panicked with p, or called
+// runtime.Goexit (p is nil then, as for panic(nil) under
+// GODEBUG=panicnil=1), or which is raising a hedge's panic: the timer is
+// stopped, every hedge is cancelled and awaited. It returns the call's
+// first panic, which may be a hedge's that made the primary panic as it
+// was cancelled; the caller raises it unless the primary called Goexit.
+func (c *call) abort(p any) any {
 	c.disarm()
 	c.primary.release()
 	x := c.hedging()
 	x.mu.Lock()
 	x.primaryDone = true
-	if p != nil && !x.panicked {
+	if !x.panicked {
 		x.panicked, x.panicVal = true, p
 	}
 	if !x.decided {
@@ -446,12 +461,9 @@ func (c *call) abort(p any) (any, bool) {
 	}
 	x.mu.Unlock()
 	x.await()
-	if p == nil {
-		return nil, false // a Goexit is not turned into a panic
-	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.panicVal, true
+	return x.panicVal
 }
 
 // hedging is the state of a call beyond a primary that answers before the
@@ -538,12 +550,8 @@ func (h *Hedge) record(k outcomeKind) {
 
 // panicLocked makes p, a panic recovered off the caller's goroutine, the
 // call's (the first one only): every attempt is cancelled, and the caller
-// raises it once they have returned. A nil p is a runtime.Goexit, which
-// ends only its goroutine and decides nothing. It requires x.mu held.
+// raises it once they have returned. It requires x.mu held.
 func (x *hedging) panicLocked(p any) {
-	if p == nil {
-		return
-	}
 	if !x.panicked {
 		x.panicked, x.panicVal = true, p
 	}
@@ -568,31 +576,21 @@ func (x *hedging) launch() {
 	x.running++
 	n := len(x.attempts) + int(x.launching) + 1 // the primary is attempt 1
 	x.mu.Unlock()
-	done := false
+	ended := false
 	defer func() {
-		if !done {
-			// The budget or an observer panicked, maybe on the timer's
-			// goroutine: the panic is the call's, raised by the caller.
-			// It is recorded with the slot's release, under one lock, so
-			// that the call cannot settle without it.
-			p := recover()
-			x.mu.Lock()
-			x.launching--
-			x.running--
-			x.panicLocked(p)
-			x.settleLocked()
-			x.mu.Unlock()
+		if !ended {
+			// A runtime.Goexit in the budget or an observer: it ends
+			// its goroutine alone.
+			x.unreserve(nil, false)
 		}
 	}()
-	allowed := h.budget == nil || h.budget.TryRetry()
-	if !allowed {
-		x.owner.counts.AddAt(slotRefused, 1)
-		if h.reporter.Listening(x.ctx(), x.next) {
-			h.reporter.Report(x.ctx(), x.next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: n})
-		}
+	allowed, p, panicked := x.ask(n)
+	ended = true
+	if panicked {
+		x.unreserve(p, true)
+		return
 	}
 	x.mu.Lock()
-	done = true
 	x.launching--
 	if !allowed || x.decided {
 		x.refused = x.refused || !allowed
@@ -618,33 +616,99 @@ func (x *hedging) launch() {
 	go x.runHedge(a, n) // it inherits the running slot
 }
 
-// runHedge runs a hedge on its own goroutine. A panic there, in the
-// attempt or in an observer, becomes the call's, raised by the caller.
-func (x *hedging) runHedge(a *attemptCtx, n int) {
-	h := x.h
-	var start time.Time
-	ok := false
+// ask asks the budget for the hedge numbered n and reports a refusal. A
+// panic there, in the budget or an observer, is recovered and returned: it
+// may run on the timer's goroutine. recover reports nil both for a
+// runtime.Goexit, which goes on, and for panic(nil) under
+// GODEBUG=panicnil=1, which it stops: ask returns only in the second case.
+func (x *hedging) ask(n int) (allowed bool, p any, panicked bool) {
 	defer func() {
-		if !ok {
-			p := recover()
-			a.release()
-			x.mu.Lock()
-			x.running--
-			x.panicLocked(p)
-			x.settleLocked()
-			x.mu.Unlock()
+		if panicked {
+			p = recover()
 		}
 	}()
+	panicked = true
+	h := x.h
+	allowed = h.budget == nil || h.budget.TryRetry()
+	if !allowed {
+		x.owner.counts.AddAt(slotRefused, 1)
+		if h.reporter.Listening(x.ctx(), x.next) {
+			h.reporter.Report(x.ctx(), x.next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: n})
+		}
+	}
+	return allowed, nil, false
+}
+
+// unreserve releases the slot of a launch that panicked with p (if
+// panicked) or called runtime.Goexit. A panic is the call's, raised by the
+// caller; it is recorded with the slot's release, under one lock, so that
+// the call cannot settle without it.
+func (x *hedging) unreserve(p any, panicked bool) {
+	x.mu.Lock()
+	x.launching--
+	x.running--
+	if panicked {
+		x.panicLocked(p)
+	}
+	x.settleLocked()
+	x.mu.Unlock()
+}
+
+// runHedge runs a hedge on its own goroutine. A panic there, in the
+// attempt or in an observer, becomes the call's, raised by the caller; a
+// runtime.Goexit ends the attempt alone and decides nothing.
+func (x *hedging) runHedge(a *attemptCtx, n int) {
+	ended := false
+	defer func() {
+		if !ended {
+			x.abandon(a, nil, false) // a runtime.Goexit
+		}
+	}()
+	p, panicked := x.attempt(a, n)
+	ended = true
+	if panicked {
+		x.abandon(a, p, true)
+	}
+}
+
+// attempt reports the hedge numbered n, runs it with a and records its
+// outcome. A panic there, in the attempt, an observer, the budget or the
+// rules, is recovered and returned; recover reports nil both for a
+// runtime.Goexit, which goes on, and for panic(nil) under
+// GODEBUG=panicnil=1, which it stops: attempt returns only in the second
+// case.
+func (x *hedging) attempt(a *attemptCtx, n int) (p any, panicked bool) {
+	defer func() {
+		if panicked {
+			p = recover()
+		}
+	}()
+	panicked = true
+	h := x.h
 	if h.reporter.Listening(x.ctx(), x.next) {
 		h.reporter.Report(x.ctx(), x.next, bulwark.Event{Type: bulwark.EventHedge, Attempt: n, Delay: x.delay})
 	}
+	var start time.Time
 	if h.latency != nil {
 		start = time.Now()
 	}
 	err := x.next.Run(a)
 	a.release()
 	x.finish(a, err, start)
-	ok = true
+	return nil, false
+}
+
+// abandon releases the running slot of a hedge that panicked with p (if
+// panicked) or called runtime.Goexit.
+func (x *hedging) abandon(a *attemptCtx, p any, panicked bool) {
+	a.release()
+	x.mu.Lock()
+	x.running--
+	if panicked {
+		x.panicLocked(p)
+	}
+	x.settleLocked()
+	x.mu.Unlock()
 }
 
 // finish records the outcome of an attempt (a; nil for the primary) that
