@@ -110,7 +110,11 @@ var eventAttrs = []attribute.KeyValue{
 // installed, against the bare SDK call that records the same thing
 // (target: ≤ 1.3× each). The metric rows count fallbacks in an SDK
 // counter; the span rows add the event to a recording span (the span's own
-// start and end are in every row, and in the span-only row).
+// start and end are in every row, and in the span-only row); the
+// span-events rows add eventsPerSpan events to each span, so that the
+// event is nearly all of each operation and the ratio needs no
+// subtraction. The bulwark rows include the fallback's own work (its
+// metric-fallback-without-sdk row).
 func BenchmarkTargetTelemetry(b *testing.B) {
 	ctx := context.Background()
 	b.Run("metric-bare-add", func(b *testing.B) {
@@ -138,11 +142,14 @@ func BenchmarkTargetTelemetry(b *testing.B) {
 			span.End()
 		}
 	})
+	// The bare call gets the attributes that name the policy prebuilt, and
+	// makes the one that tells the error for each event, as bulwark must.
 	b.Run("span-bare-addevent", func(b *testing.B) {
-		attrs := append(append([]attribute.KeyValue(nil), eventAttrs...), attribute.String("bulwark.error", errDep.Error()))
+		attrs := append(append([]attribute.KeyValue(nil), eventAttrs...), attribute.KeyValue{})
 		b.ReportAllocs()
 		for b.Loop() {
 			_, span := tracer.Start(ctx, "call")
+			attrs[len(eventAttrs)] = attribute.String("bulwark.error", errDep.Error())
 			span.AddEvent("bulwark.fallback", trace.WithAttributes(attrs...))
 			span.End()
 		}
@@ -158,6 +165,77 @@ func BenchmarkTargetTelemetry(b *testing.B) {
 			span.End()
 		}
 	})
+	b.Run("span-events-bare-addevent", func(b *testing.B) {
+		b.ReportAllocs()
+		eventsOnSpans(b.Loop, tracer, bareSpanEvent())
+	})
+	b.Run("span-events-bulwark", func(b *testing.B) {
+		b.ReportAllocs()
+		eventsOnSpans(b.Loop, tracer, bulwarkSpanEvent(b))
+	})
+}
+
+// eventsPerSpan is the number of events the span-events rows add to each
+// span: a span's start and end cost a few percent of each event then.
+const eventsPerSpan = 100
+
+// eventsOnSpans calls event while loop returns true, with a recording span
+// that it ends and starts again every eventsPerSpan calls.
+func eventsOnSpans(loop func() bool, tracer trace.Tracer, event func(ctx context.Context, span trace.Span)) {
+	ctx, span := tracer.Start(context.Background(), "call")
+	for i := 1; loop(); i++ {
+		event(ctx, span)
+		if i%eventsPerSpan == 0 {
+			span.End()
+			ctx, span = tracer.Start(context.Background(), "call")
+		}
+	}
+	span.End()
+}
+
+// bareSpanEvent adds the fallback's event to the span with the SDK alone:
+// the attributes that name the policy prebuilt, the one that tells the
+// error made for each event, as bulwark must.
+func bareSpanEvent() func(context.Context, trace.Span) {
+	attrs := append(append([]attribute.KeyValue(nil), eventAttrs...), attribute.KeyValue{})
+	return func(_ context.Context, span trace.Span) {
+		attrs[len(eventAttrs)] = attribute.String("bulwark.error", errDep.Error())
+		span.AddEvent("bulwark.fallback", trace.WithAttributes(attrs...))
+	}
+}
+
+// bulwarkSpanEvent has a fallback recover from a failure in the span's
+// context, which adds its event to the span.
+func bulwarkSpanEvent(tb testing.TB) func(context.Context, trace.Span) {
+	f := fallback.New(recovered)
+	return func(ctx context.Context, _ trace.Span) {
+		if f.Execute(ctx, failing) != nil {
+			tb.Fatal("the fallback did not recover")
+		}
+	}
+}
+
+// TestSpanEventRowsRecordTheSameEvents checks that the span-events rows
+// of BenchmarkTargetTelemetry record what they claim: eventsPerSpan events
+// on each span, named and attributed alike in the bare row and bulwark's.
+func TestSpanEventRowsRecordTheSameEvents(t *testing.T) {
+	want := append(append([]attribute.KeyValue(nil), eventAttrs...), attribute.String("bulwark.error", errDep.Error()))
+	for name, event := range map[string]func(context.Context, trace.Span){
+		"bare":    bareSpanEvent(),
+		"bulwark": bulwarkSpanEvent(t),
+	} {
+		var perSpan []int
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(endProcessor(func(s sdktrace.ReadOnlySpan) {
+			perSpan = append(perSpan, len(s.Events()))
+			for _, e := range s.Events() {
+				assert.Equal(t, "bulwark.fallback", e.Name, name)
+				assert.ElementsMatch(t, want, e.Attributes, name)
+			}
+		})))
+		n := 0
+		eventsOnSpans(func() bool { n++; return n <= 2*eventsPerSpan+eventsPerSpan/2 }, tp.Tracer("t"), event)
+		assert.Equal(t, []int{eventsPerSpan, eventsPerSpan, eventsPerSpan / 2}, perSpan, name)
+	}
 }
 
 // TestTelemetryRowsRecordWhatTheyClaim checks that the bulwark rows of
