@@ -2,6 +2,7 @@ package bulwark
 
 import (
 	"context"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -89,9 +90,10 @@ func (r *reporter) Kind() string { return r.kind }
 func (r *reporter) Name() string { return r.name }
 
 // Listening reports whether an event reported now would reach anything: an
-// SDK behind the metric, a recording span in ctx, or an observer. A policy
-// on a hot failure path asks it before building an event; Report asks it
-// again, so calling Report alone is always correct.
+// SDK behind the metric, a recording span in ctx (or a sampled one, see
+// recording), or an observer. A policy on a hot failure path asks it
+// before building an event; Report asks it again, so calling Report alone
+// is always correct.
 func (r *reporter) Listening(ctx context.Context, next Next) bool {
 	s := next.scopeOf()
 	if len(r.observers) > 0 || r.taps.Load() != nil || (s != nil && len(s.observers) > 0) {
@@ -101,7 +103,25 @@ func (r *reporter) Listening(ctx context.Context, next Next) bool {
 	if s != nil && !r.explicit && s.events != nil {
 		counter = s.events
 	}
-	return counter.Enabled(ctx) || ((s == nil || !s.noSpans) && trace.SpanFromContext(ctx).IsRecording())
+	return counter.Enabled(ctx) || ((s == nil || !s.noSpans) && recording(trace.SpanFromContext(ctx)))
+}
+
+// noSpan is the span trace.SpanFromContext returns for a context without
+// one, nil if its type cannot be compared.
+var noSpan = func() trace.Span {
+	s := trace.SpanFromContext(context.Background())
+	if !reflect.TypeOf(s).Comparable() {
+		return nil
+	}
+	return s
+}()
+
+// recording reports whether span may record an event. A sampled span is
+// taken for a recording one without asking, since asking takes a recording
+// span's lock, and AddEvent takes it again; one that does not record (it
+// has ended, or it is a remote parent's context alone) ignores the event.
+func recording(span trace.Span) bool {
+	return span != noSpan && (span.SpanContext().IsSampled() || span.IsRecording())
 }
 
 // Report delivers e, after filling in its Policy, Name and Pipeline
@@ -121,7 +141,7 @@ func (r *reporter) Report(ctx context.Context, next Next, ev Event) {
 	traced := false
 	if s == nil || !s.noSpans {
 		span = trace.SpanFromContext(ctx)
-		traced = span.IsRecording()
+		traced = recording(span)
 	}
 	taps := r.taps.Load()
 	if !counted && !traced && len(r.observers) == 0 && taps == nil && (s == nil || len(s.observers) == 0) {
@@ -135,14 +155,15 @@ func (r *reporter) Report(ctx context.Context, next Next, ev Event) {
 		counter.Add(ctx, 1, r.options(e)...)
 	}
 	if traced {
-		// The attributes are built in a pooled buffer: every
-		// trace.EventOption is applied through trace.NewEventConfig, which
-		// copies them, so nothing keeps the buffer once AddEvent returns.
-		buf := attrPool.Get().(*[]attribute.KeyValue)
-		*buf = appendSpanAttributes((*buf)[:0], e)
-		span.AddEvent(r.spanName(e.Type), trace.WithAttributes(*buf...))
-		clear(*buf) // drop the error strings it refers to
-		attrPool.Put(buf)
+		se := spanEvents.Get().(*spanEvent)
+		kv := appendSpanAttributes(se.kv[:0], e)
+		if cap(kv) == len(se.kv) {
+			span.AddEvent(r.spanName(e.Type), se.opts[len(kv)][:]...)
+		} else { // more attributes than the buffer holds
+			span.AddEvent(r.spanName(e.Type), trace.WithAttributes(kv...))
+		}
+		clear(se.kv[:min(len(kv), len(se.kv))]) // drop the error strings it refers to
+		spanEvents.Put(se)
 	}
 	for _, o := range r.observers {
 		o(ctx, *e)
@@ -210,9 +231,26 @@ func (r *reporter) buildOptions(k metricKey) []metric.AddOption {
 	return []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(kv...))}
 }
 
-// attrPool holds the buffers span events build their attributes in: room
-// for every field of an Event.
-var attrPool = sync.Pool{New: func() any { kv := make([]attribute.KeyValue, 0, 11); return &kv }}
+// spanEvent is a buffer a span event's attributes are built in, with room
+// for every field of an Event, and for each count of attributes the
+// options that add that many of the buffer's first ones, made once: a
+// span.AddEvent(name, trace.WithAttributes(kv...)) allocates the option and
+// the slice of options, which cost more than the rest of bulwark's work
+// for the event. Every trace.EventOption is applied through
+// trace.NewEventConfig, which copies the attributes, so nothing keeps the
+// buffer, the options or their slice once AddEvent returns.
+type spanEvent struct {
+	kv   [11]attribute.KeyValue
+	opts [12][1]trace.EventOption // opts[n] adds kv[:n]
+}
+
+var spanEvents = sync.Pool{New: func() any {
+	se := new(spanEvent)
+	for n := range se.opts {
+		se.opts[n][0] = trace.WithAttributes(se.kv[:n:n]...)
+	}
+	return se
+}}
 
 // appendSpanAttributes appends e's span event attributes to kv, empty ones
 // left out.

@@ -13,6 +13,7 @@ import (
 	"github.com/bulwark-go/bulwark/internal/core"
 	"github.com/bulwark-go/bulwark/internal/otest"
 	"github.com/bulwark-go/bulwark/internal/semconv"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -213,6 +214,70 @@ func TestListeningTellsWhetherAnEventWouldReachAnything(t *testing.T) {
 	assert.True(t, got, "a pipeline's observer")
 }
 
+// A span's sampling decides its events: a span sampled out listens to
+// nothing, one that records without being sampled gets its events, and
+// one that has ended or is only a remote parent's context takes none.
+func TestSpanEventsFollowTheSpansSampling(t *testing.T) {
+	r := core.NewReporter("k", "", nil)
+	ev := bulwark.Event{Type: bulwark.EventRejected, Err: errDep}
+
+	dropped := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	ctx, span := dropped.Tracer("test").Start(context.Background(), "call")
+	assert.False(t, r.Listening(ctx, bulwark.Next{}), "a span sampled out")
+	span.End()
+
+	sr := tracetest.NewSpanRecorder()
+	recordOnly := sdktrace.NewTracerProvider(sdktrace.WithSampler(recordOnlySampler{}), sdktrace.WithSpanProcessor(sr))
+	ctx, span = recordOnly.Tracer("test").Start(context.Background(), "call")
+	require.False(t, span.SpanContext().IsSampled())
+	assert.True(t, r.Listening(ctx, bulwark.Next{}), "a span recorded without being sampled")
+	r.Report(ctx, bulwark.Next{}, ev)
+	span.End()
+	if assert.Len(t, sr.Ended(), 1) {
+		assert.Len(t, sr.Ended()[0].Events(), 1)
+	}
+
+	sr, tp := tracing()
+	ctx, span = tp.Tracer("test").Start(context.Background(), "call")
+	span.End()
+	r.Report(ctx, bulwark.Next{}, ev)
+	assert.Empty(t, sr.Ended()[0].Events(), "an ended span")
+
+	remote := trace.ContextWithRemoteSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled, Remote: true}))
+	assert.NotPanics(t, func() { r.Report(remote, bulwark.Next{}, ev) }, "a remote parent's context")
+}
+
+type recordOnlySampler struct{}
+
+func (recordOnlySampler) ShouldSample(sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordOnly}
+}
+func (recordOnlySampler) Description() string { return "record only" }
+
+// An event with every field set has all its attributes on the span.
+func TestSpanEventCarriesEveryField(t *testing.T) {
+	sr, tp := tracing()
+	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
+	r := core.NewReporter("widget", "w1", nil)
+	p := bulwark.New(stageFunc(func(ctx context.Context, next bulwark.Next) error {
+		r.Report(ctx, next, bulwark.Event{Type: bulwark.EventStateChange, Attempt: 2, Delay: time.Second,
+			From: "closed", To: "open", Reason: "failures", Limit: 8, Err: errDep})
+		return next.Run(ctx)
+	})).With(bulwark.WithName("api"))
+	require.NoError(t, p.Execute(ctx, nop))
+	span.End()
+	events := sr.Ended()[0].Events()
+	require.Len(t, events, 1)
+	assert.Equal(t, "bulwark.widget.state_change", events[0].Name)
+	assert.ElementsMatch(t, []attribute.KeyValue{
+		semconv.AttrPipeline.String("api"), semconv.AttrPolicy.String("widget"), semconv.AttrPolicyName.String("w1"),
+		semconv.AttrEvent.String("state_change"), semconv.AttrAttempt.Int(2), semconv.AttrDelay.Float64(1),
+		semconv.AttrStateFrom.String("closed"), semconv.AttrStateTo.String("open"), semconv.AttrReason.String("failures"),
+		semconv.AttrLimit.Int(8), semconv.AttrError.String(errDep.Error()),
+	}, events[0].Attributes)
+}
+
 var eventTestKind = bulwark.NewEventType("test_kind")
 
 func TestNewEventTypeNamesAnEventOfItsOwn(t *testing.T) {
@@ -305,9 +370,13 @@ func TestWithoutSpanEventsKeepsEventsOffTheSpan(t *testing.T) {
 	assert.Len(t, sr.Ended()[1].Events(), 2)
 }
 
-// A span event costs the allocations of the SDK's own AddEvent with the
-// same attributes, and none of bulwark's.
+// A span event costs one allocation, the SDK's copy of its attributes,
+// and none of bulwark's: fewer than the SDK's own AddEvent with the same
+// attributes, whose option and slice of options bulwark makes once.
 func TestSpanEventAllocatesNothingOfItsOwn(t *testing.T) {
+	if testutil.Race {
+		t.Skip("under the race detector, sync.Pool drops a quarter of what it is given")
+	}
 	tp := sdktrace.NewTracerProvider()
 	r := core.NewReporter("widget", "w1", nil)
 	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
@@ -319,6 +388,6 @@ func TestSpanEventAllocatesNothingOfItsOwn(t *testing.T) {
 			semconv.AttrPolicyName.String("w1"), semconv.AttrEvent.String("rejected"),
 			semconv.AttrReason.String("full"), semconv.AttrError.String(errDep.Error())))
 	})
-	assert.LessOrEqual(t, got, bare)
-	assert.Equal(t, 3.0, got, "the SDK's event record, its attribute copy and the option")
+	assert.Less(t, got, bare)
+	assert.Equal(t, 1.0, got, "the SDK's copy of the attributes")
 }

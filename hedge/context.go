@@ -13,9 +13,10 @@ import (
 // be stopped. The cancellable context behind it is made only when the
 // attempt asks for Done (or derives a context that does): an attempt that
 // never watches its context, and a call whose hedge never fires, allocate
-// nothing for it. It is kept to 24 bytes: the primary's is the only
-// allocation of a call answered before the delay, and the collector's
-// share of such a call grows with the bytes it allocates.
+// nothing for it. It is kept to 24 bytes: the primaries' contexts, carved
+// from blocks (see primaries), are all that a call answered before the
+// delay allocates, and the collector's share of such a call grows with
+// the bytes it allocates.
 type attemptCtx struct {
 	parent context.Context
 	// s is nil, or the Hedge's shared state that marks the calls it

@@ -39,7 +39,11 @@
 // panics, the first is raised; a panic is raised even when another attempt
 // had already won, since it is a bug in the protected function, not an
 // outcome. A panic in the budget or in an observer, which may run on the
-// timer's or a hedge's goroutine, is raised the same way.
+// timer's or a hedge's goroutine, is raised the same way. Under
+// GODEBUG=panicnil=1, panic(nil) is a panic too, although recover reports
+// it as nil, as it does for runtime.Goexit; a Goexit ends its goroutine
+// alone: in a hedge it decides nothing, in the primary it ends the
+// caller's goroutine once every hedge has been cancelled and has returned.
 //
 // # Delay
 //
@@ -71,14 +75,18 @@
 //
 // # Cost
 //
-// When the answer comes before the delay, a call allocates the primary
-// attempt's context alone (24 bytes) and reuses a timer from the Hedge's
-// pool: no goroutine, no channel. Arming and stopping that timer is most
-// of its cost (BenchmarkNotFiring beside its reference,
-// BenchmarkTimerResetStop). (In tests with testing/synctest,
-// whose timers belong to their bubble, build the Hedge inside the bubble.)
-// The attempt's cancellable context is made only when the attempt watches
-// its context (calls Done), which costs four more allocations: those of
+// When the answer comes before the delay, a call reuses a timer from the
+// Hedge's pool and starts no goroutine. The primary attempt's context (24
+// bytes) comes from a block of 16 that the timer holds: one call in 16
+// allocates a block (384 bytes), since an allocation per call would cost
+// nearly half as much as arming and stopping the timer, which is most of
+// the cost (BenchmarkNotFiring beside its reference,
+// BenchmarkTimerResetStop). Each context serves one call only; one kept
+// past its call keeps its block reachable, and with it the parent contexts
+// of up to 15 other calls. (In tests with testing/synctest, whose timers
+// belong to their bubble, build the Hedge inside the bubble.) The
+// attempt's cancellable context is made only when the attempt watches its
+// context (calls Done), which costs four allocations: those of
 // context.WithCancel and the attempt's hold on it. A timer that fired is
 // not reused (its callback may still read the call it was armed for), so a
 // hedge that fires costs a new timer, a goroutine and a context per extra

@@ -35,8 +35,10 @@ import (
 // The zero Hedge works as New() with no options: unnamed, reporting
 // through the global meter provider. A Hedge is safe for concurrent use by
 // multiple goroutines. It keeps nothing per call but its latency tracker,
-// and in each idle timer of its pool the context and function of the last
-// call armed on it, until the next call or the pool's drop (within two
+// and in each idle timer of its pool the function of the last call armed
+// on it, until the next call, and the parent contexts of up to 16 recent
+// calls through it (in the block their primaries' contexts came from),
+// until the block is used up or the pool is dropped (within two
 // collections).
 type Hedge struct {
 	delay     time.Duration
@@ -254,7 +256,14 @@ func (h *Hedge) Execute(ctx context.Context, fn func(context.Context) error) err
 func (h *Hedge) ExecuteStage(ctx context.Context, next bulwark.Next) error {
 	// The zero Hedge runs under New()'s configuration with its own timers
 	// and counts: they are not shared with other zero Hedges.
-	return h.conf().execute(ctx, next, h)
+	p, raise, err := h.conf().execute(ctx, next, h)
+	if raise {
+		// The primary panicked with a value that recover reports as nil
+		// (panic(nil) under GODEBUG=panicnil=1), which stopped the panic:
+		// it goes on, or the call's first panic if a hedge's came before.
+		panic(p)
+	}
+	return err
 }
 
 // conf returns the Hedge whose configuration h's calls run under: h, or
@@ -267,7 +276,8 @@ func (h *Hedge) conf() *Hedge {
 }
 
 // call is one Execute, kept on the caller's stack: a call answered before
-// the delay allocates the primary attempt's context alone.
+// the delay allocates nothing but its share of a block of primaries'
+// contexts.
 type call struct {
 	h       *Hedge // the configuration
 	owner   *Hedge // whose timers and counts the call uses
@@ -281,15 +291,27 @@ type call struct {
 }
 
 // execute runs the call under h's configuration, with the timers and the
-// counts of owner, which is not h for the zero Hedge.
-func (h *Hedge) execute(ctx context.Context, next bulwark.Next, owner *Hedge) error {
+// counts of owner, which is not h for the zero Hedge. If raise, the call
+// panicked with a value recover reports as nil, and p is the panic the
+// caller must raise.
+func (h *Hedge) execute(ctx context.Context, next bulwark.Next, owner *Hedge) (p any, raise bool, err error) {
 	var c call
 	c.h, c.owner, c.next, c.delay = h, owner, next, h.delay
-	c.primary = &attemptCtx{parent: ctx}
 	if h.latency != nil {
 		c.delay = h.latency.delay()
 		c.start = time.Now()
 	}
+	// The timer and the primary's context are taken here rather than in
+	// methods of c: a pointer written through *call is written with the
+	// collector's write barrier, which costs a call answered in time more
+	// than the rest of its bookkeeping while the collector marks.
+	ht, _ := owner.timers.Get().(*hedgeTimer)
+	if ht == nil || ht.used == len(ht.block) {
+		ht = owner.renew(ht)
+	}
+	c.primary = &ht.block[ht.used]
+	ht.used++
+	c.primary.parent = ctx
 	if h.marked != nil && !h.marked.mark.Recorded(ctx) {
 		// The outermost policy drawing from the budget: the attempts'
 		// contexts carry the mark that tells the policies inside.
@@ -297,31 +319,43 @@ func (h *Hedge) execute(ctx context.Context, next bulwark.Next, owner *Hedge) er
 		c.primary.s.Store(h.marked)
 		h.budget.RecordRequest()
 	}
-	c.arm()
+	ht.next, ht.delay = next, c.delay
+	ht.t.Reset(c.delay)
+	c.ht = ht
 	// A primary that panics (or calls runtime.Goexit) must not leave the
 	// timer armed nor a hedge running: the deferred abort stops the one,
-	// cancels and awaits the others, then raises the call's first panic
-	// (a Goexit goes on by itself).
+	// cancels and awaits the others, then raises the call's first panic.
+	// recover returns nil both during a Goexit, which goes on once the
+	// deferred function returns, and for panic(nil) under
+	// GODEBUG=panicnil=1, which it stops: then execute returns, and its
+	// caller raises the panic, which it sees only in that case.
 	returned := false
 	defer func() {
 		if !returned {
-			if p, ok := c.abort(recover()); ok {
+			v := recover()
+			p, raise = c.abort(v), true
+			if v != nil {
 				panic(p)
 			}
 		}
 	}()
-	err := c.next.Run(c.primary)
-	c.disarm()
+	err = next.Run(c.primary)
+	c.ht = nil
+	if ht.t.Stop() {
+		owner.timers.Put(ht)
+	} else {
+		c.x = ht.hedging()
+	}
 	c.primary.release()
 	if c.x == nil && err == nil && h.marked == nil && h.latency == nil {
 		// The common case: answered before the delay, with nothing to
 		// learn or record.
 		returned = true
-		return nil
+		return nil, false, nil
 	}
 	err = c.afterPrimary(err)
 	returned = true
-	return err
+	return nil, false, err
 }
 
 // hedgeTimer is a pooled timer and what its callback needs to launch the
@@ -330,15 +364,30 @@ func (h *Hedge) execute(ctx context.Context, next bulwark.Next, owner *Hedge) er
 // Stop reports that it fired is never reused, so they are not written while
 // a callback may read them, and no call pays a locked instruction for it.
 type hedgeTimer struct {
-	t       *time.Timer
-	owner   *Hedge // the Hedge whose pool holds it
-	primary *attemptCtx
-	next    bulwark.Next
-	delay   time.Duration
-	x       atomic.Pointer[hedging] // once it fired: made by the callback or the caller
+	t     *time.Timer
+	owner *Hedge // the Hedge whose pool holds it
+	// block holds the primaries' contexts of the calls that take the
+	// timer, each used once; the call armed on it has block[used-1].
+	block *primaries
+	used  int
+	next  bulwark.Next
+	delay time.Duration
+	x     atomic.Pointer[hedging] // once it fired: made by the callback or the caller
 }
 
+// primaries is a block of primary attempts' contexts, allocated at once
+// and handed out one per call by the timer that holds it, which a call
+// holds alone: a call answered before the delay pays a sixteenth of an
+// allocation of 384 bytes, where an allocation of its own (24 bytes) costs
+// nearly half as much as arming and stopping the timer. Each context serves
+// one call only, so that one kept past its call still answers as its own;
+// it keeps the block reachable then, and with it the parent contexts of
+// up to 15 other calls, which is why the block is no larger.
+type primaries [16]attemptCtx
+
 func (ht *hedgeTimer) fire() { ht.hedging().launch() }
+
+func (ht *hedgeTimer) primary() *attemptCtx { return &ht.block[ht.used-1] }
 
 // hedging returns the hedging state of the call the timer fired for, made
 // by whichever of the callback and the caller asks first.
@@ -346,35 +395,31 @@ func (ht *hedgeTimer) hedging() *hedging {
 	if x := ht.x.Load(); x != nil {
 		return x
 	}
-	x := newHedging(ht.owner, ht.primary, ht.next, ht.delay)
+	x := newHedging(ht.owner, ht.primary(), ht.next, ht.delay)
 	if ht.x.CompareAndSwap(nil, x) {
 		return x
 	}
 	return ht.x.Load()
 }
 
-// arm takes a timer from the pool and arms it for the first hedge.
-func (c *call) arm() {
-	ht, _ := c.owner.timers.Get().(*hedgeTimer)
-	fresh := ht == nil
-	if fresh {
-		ht = &hedgeTimer{owner: c.owner}
+// renew returns ht with a new block of primaries' contexts, or if ht is
+// nil (the pool had none) a new timer, stopped, with one.
+func (h *Hedge) renew(ht *hedgeTimer) *hedgeTimer {
+	if ht == nil {
+		ht = &hedgeTimer{owner: h}
+		ht.t = time.AfterFunc(time.Hour, ht.fire)
+		ht.t.Stop()
 	}
-	ht.primary, ht.next, ht.delay = c.primary, c.next, c.delay
-	if fresh {
-		ht.t = time.AfterFunc(c.delay, ht.fire)
-	} else {
-		ht.t.Reset(c.delay)
-	}
-	c.ht = ht
+	ht.block, ht.used = new(primaries), 0
+	return ht
 }
 
 // disarm stops the first hedge's timer, once. If it had fired, its
 // callback runs or has run, a hedge may be running, and c.x is set to the
 // state the callback shares. A timer that did not fire goes back to the
-// pool with the call's context and function, which the next call through
-// it overwrites: clearing them costs every call three pointer writes, each
-// a write barrier while the collector marks, and an idle pool is dropped
+// pool with the call's function, which the next call through it
+// overwrites: clearing it costs every call two pointer writes, each a
+// write barrier while the collector marks, and an idle pool is dropped
 // within two collections anyway.
 func (c *call) disarm() {
 	ht := c.ht
@@ -427,18 +472,19 @@ func (c *call) afterPrimary(err error) error {
 	return x.wait()
 }
 
-// abort ends a call whose primary panicked with p (nil: it called
-// runtime.Goexit) or which is raising a hedge's panic: the timer is
-// stopped, every hedge is cancelled and awaited. For a panic, it returns
-// the call's first, which may be a hedge's that made the primary panic as
-// it was cancelled, and true.
-func (c *call) abort(p any) (any, bool) {
+// abort ends a call whose primary panicked with p, or called
+// runtime.Goexit (p is nil then, as for panic(nil) under
+// GODEBUG=panicnil=1), or which is raising a hedge's panic: the timer is
+// stopped, every hedge is cancelled and awaited. It returns the call's
+// first panic, which may be a hedge's that made the primary panic as it
+// was cancelled; the caller raises it unless the primary called Goexit.
+func (c *call) abort(p any) any {
 	c.disarm()
 	c.primary.release()
 	x := c.hedging()
 	x.mu.Lock()
 	x.primaryDone = true
-	if p != nil && !x.panicked {
+	if !x.panicked {
 		x.panicked, x.panicVal = true, p
 	}
 	if !x.decided {
@@ -446,12 +492,9 @@ func (c *call) abort(p any) (any, bool) {
 	}
 	x.mu.Unlock()
 	x.await()
-	if p == nil {
-		return nil, false // a Goexit is not turned into a panic
-	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.panicVal, true
+	return x.panicVal
 }
 
 // hedging is the state of a call beyond a primary that answers before the
@@ -538,12 +581,8 @@ func (h *Hedge) record(k outcomeKind) {
 
 // panicLocked makes p, a panic recovered off the caller's goroutine, the
 // call's (the first one only): every attempt is cancelled, and the caller
-// raises it once they have returned. A nil p is a runtime.Goexit, which
-// ends only its goroutine and decides nothing. It requires x.mu held.
+// raises it once they have returned. It requires x.mu held.
 func (x *hedging) panicLocked(p any) {
-	if p == nil {
-		return
-	}
 	if !x.panicked {
 		x.panicked, x.panicVal = true, p
 	}
@@ -568,31 +607,21 @@ func (x *hedging) launch() {
 	x.running++
 	n := len(x.attempts) + int(x.launching) + 1 // the primary is attempt 1
 	x.mu.Unlock()
-	done := false
+	ended := false
 	defer func() {
-		if !done {
-			// The budget or an observer panicked, maybe on the timer's
-			// goroutine: the panic is the call's, raised by the caller.
-			// It is recorded with the slot's release, under one lock, so
-			// that the call cannot settle without it.
-			p := recover()
-			x.mu.Lock()
-			x.launching--
-			x.running--
-			x.panicLocked(p)
-			x.settleLocked()
-			x.mu.Unlock()
+		if !ended {
+			// A runtime.Goexit in the budget or an observer: it ends
+			// its goroutine alone.
+			x.unreserve(nil, false)
 		}
 	}()
-	allowed := h.budget == nil || h.budget.TryRetry()
-	if !allowed {
-		x.owner.counts.AddAt(slotRefused, 1)
-		if h.reporter.Listening(x.ctx(), x.next) {
-			h.reporter.Report(x.ctx(), x.next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: n})
-		}
+	allowed, p, panicked := x.ask(n)
+	ended = true
+	if panicked {
+		x.unreserve(p, true)
+		return
 	}
 	x.mu.Lock()
-	done = true
 	x.launching--
 	if !allowed || x.decided {
 		x.refused = x.refused || !allowed
@@ -618,33 +647,99 @@ func (x *hedging) launch() {
 	go x.runHedge(a, n) // it inherits the running slot
 }
 
-// runHedge runs a hedge on its own goroutine. A panic there, in the
-// attempt or in an observer, becomes the call's, raised by the caller.
-func (x *hedging) runHedge(a *attemptCtx, n int) {
-	h := x.h
-	var start time.Time
-	ok := false
+// ask asks the budget for the hedge numbered n and reports a refusal. A
+// panic there, in the budget or an observer, is recovered and returned: it
+// may run on the timer's goroutine. recover reports nil both for a
+// runtime.Goexit, which goes on, and for panic(nil) under
+// GODEBUG=panicnil=1, which it stops: ask returns only in the second case.
+func (x *hedging) ask(n int) (allowed bool, p any, panicked bool) {
 	defer func() {
-		if !ok {
-			p := recover()
-			a.release()
-			x.mu.Lock()
-			x.running--
-			x.panicLocked(p)
-			x.settleLocked()
-			x.mu.Unlock()
+		if panicked {
+			p = recover()
 		}
 	}()
+	panicked = true
+	h := x.h
+	allowed = h.budget == nil || h.budget.TryRetry()
+	if !allowed {
+		x.owner.counts.AddAt(slotRefused, 1)
+		if h.reporter.Listening(x.ctx(), x.next) {
+			h.reporter.Report(x.ctx(), x.next, bulwark.Event{Type: bulwark.EventBudgetExceeded, Attempt: n})
+		}
+	}
+	return allowed, nil, false
+}
+
+// unreserve releases the slot of a launch that panicked with p (if
+// panicked) or called runtime.Goexit. A panic is the call's, raised by the
+// caller; it is recorded with the slot's release, under one lock, so that
+// the call cannot settle without it.
+func (x *hedging) unreserve(p any, panicked bool) {
+	x.mu.Lock()
+	x.launching--
+	x.running--
+	if panicked {
+		x.panicLocked(p)
+	}
+	x.settleLocked()
+	x.mu.Unlock()
+}
+
+// runHedge runs a hedge on its own goroutine. A panic there, in the
+// attempt or in an observer, becomes the call's, raised by the caller; a
+// runtime.Goexit ends the attempt alone and decides nothing.
+func (x *hedging) runHedge(a *attemptCtx, n int) {
+	ended := false
+	defer func() {
+		if !ended {
+			x.abandon(a, nil, false) // a runtime.Goexit
+		}
+	}()
+	p, panicked := x.attempt(a, n)
+	ended = true
+	if panicked {
+		x.abandon(a, p, true)
+	}
+}
+
+// attempt reports the hedge numbered n, runs it with a and records its
+// outcome. A panic there, in the attempt, an observer, the budget or the
+// rules, is recovered and returned; recover reports nil both for a
+// runtime.Goexit, which goes on, and for panic(nil) under
+// GODEBUG=panicnil=1, which it stops: attempt returns only in the second
+// case.
+func (x *hedging) attempt(a *attemptCtx, n int) (p any, panicked bool) {
+	defer func() {
+		if panicked {
+			p = recover()
+		}
+	}()
+	panicked = true
+	h := x.h
 	if h.reporter.Listening(x.ctx(), x.next) {
 		h.reporter.Report(x.ctx(), x.next, bulwark.Event{Type: bulwark.EventHedge, Attempt: n, Delay: x.delay})
 	}
+	var start time.Time
 	if h.latency != nil {
 		start = time.Now()
 	}
 	err := x.next.Run(a)
 	a.release()
 	x.finish(a, err, start)
-	ok = true
+	return nil, false
+}
+
+// abandon releases the running slot of a hedge that panicked with p (if
+// panicked) or called runtime.Goexit.
+func (x *hedging) abandon(a *attemptCtx, p any, panicked bool) {
+	a.release()
+	x.mu.Lock()
+	x.running--
+	if panicked {
+		x.panicLocked(p)
+	}
+	x.settleLocked()
+	x.mu.Unlock()
 }
 
 // finish records the outcome of an attempt (a; nil for the primary) that
