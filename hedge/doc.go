@@ -83,7 +83,9 @@
 // the cost (BenchmarkNotFiring beside its reference,
 // BenchmarkTimerResetStop). Each context serves one call only; one kept
 // past its call keeps its block reachable, and with it the parent contexts
-// of up to 15 other calls. (In tests with testing/synctest, whose timers
+// of up to 15 other calls; a pooled timer keeps those of its block's last
+// calls until the block is used up or the collector empties the pool
+// (sync.Pool's two cycles). (In tests with testing/synctest, whose timers
 // belong to their bubble, build the Hedge inside the bubble.) The
 // attempt's cancellable context is made only when the attempt watches its
 // context (calls Done), which costs four allocations: those of
