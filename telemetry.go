@@ -106,22 +106,24 @@ func (r *reporter) Listening(ctx context.Context, next Next) bool {
 	return counter.Enabled(ctx) || ((s == nil || !s.noSpans) && recording(trace.SpanFromContext(ctx)))
 }
 
-// noSpan is the span trace.SpanFromContext returns for a context without
-// one, nil if its type cannot be compared.
-var noSpan = func() trace.Span {
-	s := trace.SpanFromContext(context.Background())
-	if !reflect.TypeOf(s).Comparable() {
-		return nil
-	}
-	return s
-}()
+// noSpan and contextOnly are the types of the spans of a context without
+// one and of a context that holds a span context alone (a remote
+// parent's, from a propagator): neither ever records.
+var (
+	noSpan      = reflect.TypeOf(trace.SpanFromContext(context.Background()))
+	contextOnly = reflect.TypeOf(trace.SpanFromContext(trace.ContextWithRemoteSpanContext(context.Background(), trace.SpanContext{})))
+)
 
 // recording reports whether span may record an event. A sampled span is
 // taken for a recording one without asking, since asking takes a recording
-// span's lock, and AddEvent takes it again; one that does not record (it
-// has ended, or it is a remote parent's context alone) ignores the event.
+// span's lock, and AddEvent takes it again; one that has ended ignores the
+// event. A context that only carries a sampled remote parent, as a service
+// that propagates traces without recording them has, listens to nothing.
 func recording(span trace.Span) bool {
-	return span != noSpan && (span.SpanContext().IsSampled() || span.IsRecording())
+	if t := reflect.TypeOf(span); t == noSpan || t == contextOnly {
+		return false
+	}
+	return span.SpanContext().IsSampled() || span.IsRecording()
 }
 
 // Report delivers e, after filling in its Policy, Name and Pipeline

@@ -245,6 +245,7 @@ func TestSpanEventsFollowTheSpansSampling(t *testing.T) {
 
 	remote := trace.ContextWithRemoteSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled, Remote: true}))
+	assert.False(t, r.Listening(remote, bulwark.Next{}), "a remote parent's context records nothing, sampled or not")
 	assert.NotPanics(t, func() { r.Report(remote, bulwark.Next{}, ev) }, "a remote parent's context")
 }
 
