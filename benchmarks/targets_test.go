@@ -52,12 +52,29 @@ func BenchmarkTargetRetryTwoFailures(b *testing.B) {
 			return fn(ctx)
 		}, (&failTwice{}).call, false)
 	})
+	// A second reference: the least a retry does, a loop of three
+	// attempts that stops when the call succeeds or its context is done,
+	// without events, counts, backoff, budget or deadline.
+	b.Run("minimal-loop", func(b *testing.B) {
+		bench(b, minimalRetry, (&failTwice{}).call, false)
+	})
 	b.Run("bulwark", func(b *testing.B) {
 		bench(b, retry.New(retry.WithDelay(0)).Execute, (&failTwice{}).call, false)
 	})
 	b.Run("bulwark-pipeline", func(b *testing.B) {
 		bench(b, bulwark.New(retry.New(retry.WithDelay(0))).Execute, (&failTwice{}).call, false)
 	})
+}
+
+// minimalRetry is the minimal-loop reference of the retry rows.
+func minimalRetry(ctx context.Context, fn func(context.Context) error) error {
+	var err error
+	for range 3 {
+		if err = fn(ctx); err == nil || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
 }
 
 // BenchmarkTargetRetrySuccess: a retry whose first attempt succeeds against
