@@ -321,3 +321,20 @@ func (endProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
 func (p endProcessor) OnEnd(s sdktrace.ReadOnlySpan)                 { p(s) }
 func (endProcessor) Shutdown(context.Context) error                  { return nil }
 func (endProcessor) ForceFlush(context.Context) error                { return nil }
+
+// TestRetryRowsMakeThreeCalls checks that every row of
+// BenchmarkTargetRetryTwoFailures makes the three calls it is judged on,
+// and succeeds with the third.
+func TestRetryRowsMakeThreeCalls(t *testing.T) {
+	for name, run := range map[string]runner{
+		"minimal-loop":     minimalRetry,
+		"bulwark":          retry.New(retry.WithDelay(0)).Execute,
+		"bulwark-pipeline": bulwark.New(retry.New(retry.WithDelay(0))).Execute,
+	} {
+		f := &failTwice{}
+		for range 4 {
+			assert.NoError(t, run(context.Background(), f.call), name)
+		}
+		assert.Equal(t, 12, f.n, name)
+	}
+}
