@@ -84,6 +84,34 @@ func BenchmarkTargetRetrySuccess(b *testing.B) {
 	b.Run("bulwark", func(b *testing.B) { bench(b, retry.New(retry.WithDelay(0)).Execute, nop, false) })
 }
 
+// BenchmarkTargetPermit: the two-step permit (AcquireInto, then Done with
+// the outcome) against the same breaker's Execute (target: 0 allocs, ≤
+// 1.3×).
+func BenchmarkTargetPermit(b *testing.B) {
+	b.Run("breaker-execute", func(b *testing.B) { bench(b, breaker.New().Execute, nop, false) })
+	b.Run("bulwark-acquire-into", func(b *testing.B) { bench(b, acquireInto(breaker.New()), nop, false) })
+}
+
+// acquireInto runs fn under a permit of br, taken on the caller's stack.
+func acquireInto(br *breaker.Breaker) runner {
+	return func(ctx context.Context, fn func(context.Context) error) error {
+		var p breaker.Permit
+		if err := br.AcquireInto(ctx, &p); err != nil {
+			return err
+		}
+		err := fn(ctx)
+		p.Done(ctx, err)
+		return err
+	}
+}
+
+// BenchmarkTargetBulkhead: a bulkhead from every processor at once
+// against the same from one goroutine (target: parallel ≤ serial).
+func BenchmarkTargetBulkhead(b *testing.B) {
+	b.Run("bulwark-serial", func(b *testing.B) { bench(b, bulwarkBulkhead(), nop, false) })
+	b.Run("bulwark-parallel", func(b *testing.B) { benchParallel(b, bulwarkBulkhead(), nop, false) })
+}
+
 // BenchmarkTargetPipelineLayers: the cost of a pipeline of n pass-through
 // stages against a direct call (target: per layer ≤ 1.5× a direct call,
 // growing linearly), serial and from every processor at once (target:
@@ -321,6 +349,21 @@ func (endProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
 func (p endProcessor) OnEnd(s sdktrace.ReadOnlySpan)                 { p(s) }
 func (endProcessor) Shutdown(context.Context) error                  { return nil }
 func (endProcessor) ForceFlush(context.Context) error                { return nil }
+
+// TestPermitRowMakesItsCallAndRecordsIt checks that the permit row calls
+// the function once per run and that Done records its outcome.
+func TestPermitRowMakesItsCallAndRecordsIt(t *testing.T) {
+	br := breaker.New(breaker.WithConsecutiveFailures(2))
+	run, calls := acquireInto(br), 0
+	for range 3 {
+		assert.NoError(t, run(context.Background(), func(context.Context) error { calls++; return nil }))
+	}
+	assert.Equal(t, 3, calls)
+	for range 2 {
+		assert.ErrorIs(t, run(context.Background(), failing), errDep)
+	}
+	assert.ErrorIs(t, run(context.Background(), nop), breaker.ErrOpen, "two failures through Done opened it")
+}
 
 // TestRetryRowsMakeThreeCalls checks that every row of
 // BenchmarkTargetRetryTwoFailures makes the three calls it is judged on,
