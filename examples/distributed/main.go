@@ -63,16 +63,25 @@ func run(out io.Writer) error {
 		lim      *redislimit.Limiter
 		admitted atomic.Int64
 		rejected atomic.Int64
+		degraded atomic.Int64
 	}
 	var instances []*instance
 	for _, name := range []string{"instance-a", "instance-b"} {
 		// Each instance has its own client, as separate processes would.
 		client := redis.NewClient(&redis.Options{Addr: addr})
 		defer client.Close()
-		instances = append(instances, &instance{
-			name: name,
-			lim:  redislimit.New(client, limit, burst, redislimit.WithPrefix(prefix), redislimit.WithName(name)),
-		})
+		in := &instance{name: name}
+		in.lim = redislimit.New(client, limit, burst, redislimit.WithPrefix(prefix), redislimit.WithName(name),
+			// Should Redis be slow or away, each of the two instances
+			// limits alone at half the limit, so that the fleet stays
+			// near it.
+			redislimit.WithLocalShare(0.5),
+			redislimit.WithObserver(func(_ context.Context, e bulwark.Event) {
+				if e.Type == redislimit.EventDegraded {
+					in.degraded.Add(1)
+				}
+			}))
+		instances = append(instances, in)
 	}
 
 	ctx := context.Background()
@@ -108,6 +117,9 @@ func run(out io.Writer) error {
 	for _, in := range instances {
 		total += in.admitted.Load()
 		fmt.Fprintf(out, "%s admitted %d, rejected %d\n", in.name, in.admitted.Load(), in.rejected.Load())
+		if n := in.degraded.Load(); n > 0 {
+			fmt.Fprintf(out, "%s limited alone for a while: Redis was late or away (%d degraded events)\n", in.name, n)
+		}
 	}
 	fmt.Fprintf(out, "together admitted %d in %v: the shared limit allows %.0f (%d/s × %.2fs + burst %d)\n",
 		total, elapsed.Round(time.Millisecond), limit*elapsed.Seconds()+burst, limit, elapsed.Seconds(), burst)

@@ -49,6 +49,13 @@ func TestTwoInstancesShareTheLimit(t *testing.T) {
 	total, _ := strconv.Atoi(m[1])
 	allowed, _ := strconv.Atoi(m[2])
 	assert.Equal(t, each[0]+each[1], total)
-	assert.LessOrEqual(t, total, allowed+1, "the two instances stay within one limit")
+	if !strings.Contains(text, "limited alone for a while") {
+		assert.LessOrEqual(t, total, allowed+1, "the two instances stay within one limit")
+	} else {
+		// A loaded machine made Redis late: the instances limited alone
+		// for a while, each at half the limit, from a full local bucket
+		// of half the burst each.
+		assert.LessOrEqual(t, total, allowed+burst+1, "the two instances stay near one limit")
+	}
 	assert.Greater(t, total, allowed*8/10)
 }
