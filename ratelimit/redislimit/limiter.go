@@ -110,10 +110,13 @@ const maxTolerance = 1 << 51
 // ratelimit.New) admits every call without asking Redis. Without options
 // every call shares one bucket, a decision's Redis round trip is bounded
 // by 50ms and the caller's deadline, and while Redis cannot be asked each
-// instance decides with a local bucket of the whole limit (FailLocal). It panics, naming the argument and the value, for a
-// nil client, a limit that is not positive (or NaN, or above 1e6 a second
-// and finite), a burst below 1, or a burst whose refill time exceeds 2^51
-// µs (71 years).
+// instance decides with a local bucket of the whole limit (FailLocal). It
+// panics, naming the argument and the value, for a nil client, a limit
+// that is not positive (or NaN, or above 1e6 a second and finite), a burst
+// below 1 with a finite limit, or a burst whose refill time exceeds 2^51
+// µs (71 years). Unlike ratelimit.New it rejects a limit of 0 (a burst,
+// then nothing ever again): a bucket is kept in Redis for its refill time
+// only, and one that never refills has none.
 func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Option) *Limiter {
 	if redisx.IsNil(client) {
 		panicf("New", "client must not be nil")
@@ -124,8 +127,8 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 	if limit > maxLimit && !isInf(limit) {
 		panicf("New", "limit must be at most 1e6 a second (or rate.Inf), got %v", float64(limit))
 	}
-	if burst < 1 {
-		panicf("New", "burst must be at least 1, got %d", burst)
+	if burst < 1 && !isInf(limit) {
+		panicf("New", "burst must be at least 1 with a finite limit, got %d", burst)
 	}
 	interval := 1e6 / float64(limit)
 	if !isInf(limit) && interval*float64(burst) > maxTolerance {

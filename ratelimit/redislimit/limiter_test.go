@@ -43,8 +43,8 @@ func TestBadInputPanicsWithAClearMessage(t *testing.T) {
 		{"bulwark/redislimit: New: limit must be > 0 (or rate.Inf), got -1", func() { redislimit.New(c, -1, 1) }},
 		{"bulwark/redislimit: New: limit must be > 0 (or rate.Inf), got NaN", func() { redislimit.New(c, rate.Limit(math.NaN()), 1) }},
 		{"bulwark/redislimit: New: limit must be at most 1e6 a second (or rate.Inf), got 2e+06", func() { redislimit.New(c, 2e6, 1) }},
-		{"bulwark/redislimit: New: burst must be at least 1, got 0", func() { redislimit.New(c, 1, 0) }},
-		{"bulwark/redislimit: New: burst must be at least 1, got -3", func() { redislimit.New(c, 1, -3) }},
+		{"bulwark/redislimit: New: burst must be at least 1 with a finite limit, got 0", func() { redislimit.New(c, 1, 0) }},
+		{"bulwark/redislimit: New: burst must be at least 1 with a finite limit, got -3", func() { redislimit.New(c, 1, -3) }},
 		{"bulwark/redislimit: WithLease: lease must be at least 1, got 0", func() { redislimit.WithLease(0) }},
 		{"bulwark/redislimit: WithPrefix: prefix must not be empty", func() { redislimit.WithPrefix("") }},
 		{"bulwark/redislimit: WithKey: key function must not be nil", func() { redislimit.WithKey(nil) }},
@@ -153,11 +153,12 @@ func TestPositiveInfinityIsAnInfiniteLimit(t *testing.T) {
 	type k struct{}
 	byKey := redislimit.WithKey(func(ctx context.Context) string { v, _ := ctx.Value(k{}).(string); return v })
 	for name, l := range map[string]*redislimit.Limiter{
-		"plain":      redislimit.New(c, rate.Limit(math.Inf(1)), 1),
-		"keyed":      redislimit.New(c, rate.Limit(math.Inf(1)), 1, byKey),
-		"lease":      redislimit.New(c, rate.Limit(math.Inf(1)), 1, redislimit.WithLease(10)),
-		"failClosed": redislimit.New(c, rate.Limit(math.Inf(1)), 1, redislimit.WithFailMode(redislimit.FailClosed)),
-		"failLocal":  redislimit.New(c, rate.Limit(math.Inf(1)), 1, redislimit.WithLocalShare(0.5)),
+		"plain":              redislimit.New(c, rate.Limit(math.Inf(1)), 1),
+		"keyed":              redislimit.New(c, rate.Limit(math.Inf(1)), 1, byKey),
+		"lease":              redislimit.New(c, rate.Limit(math.Inf(1)), 1, redislimit.WithLease(10)),
+		"failClosed":         redislimit.New(c, rate.Limit(math.Inf(1)), 1, redislimit.WithFailMode(redislimit.FailClosed)),
+		"failLocal":          redislimit.New(c, rate.Limit(math.Inf(1)), 1, redislimit.WithLocalShare(0.5)),
+		"rate.Inf, no burst": redislimit.New(c, rate.Inf, 0, redislimit.WithLease(10)),
 	} {
 		s.ResetStats(t)
 		ctx := context.WithValue(context.Background(), k{}, "tenant")
@@ -170,9 +171,10 @@ func TestPositiveInfinityIsAnInfiniteLimit(t *testing.T) {
 		assert.Zero(t, s.CommandStats(t)["evalsha"]+s.CommandStats(t)["eval"], "%s: Redis was asked", name)
 		assert.Zero(t, l.Status().Rejected, name)
 	}
-	local := ratelimit.New(rate.Limit(math.Inf(1)), 1)
-	for range 100 {
-		require.NoError(t, local.Execute(context.Background(), nop), "ratelimit agrees")
+	for _, local := range []*ratelimit.Limiter{ratelimit.New(rate.Limit(math.Inf(1)), 1), ratelimit.New(rate.Inf, 0)} {
+		for range 100 {
+			require.NoError(t, local.Execute(context.Background(), nop), "ratelimit agrees")
+		}
 	}
 }
 
