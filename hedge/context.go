@@ -124,10 +124,11 @@ func (a *attemptCtx) cancel() {
 	}
 }
 
-// release frees the cancellable context, if one was made, once the attempt
-// has returned.
-func (a *attemptCtx) release() {
-	if s := a.s.Load(); s != nil && s.stop != nil {
-		s.stop()
-	}
-}
+// release ends the attempt once it has returned: its context is
+// cancelled, and the cancellable context, if one was made, freed. A
+// context kept past its call is then cancelled whether it was watched
+// during the call or after it (by a goroutine the attempt started, which
+// may run either side of the call's end), and one watched after it shares
+// the cancelled context rather than making a cancellation that nothing
+// would stop, held by its parent as long as the parent lives.
+func (a *attemptCtx) release() { a.cancel() }

@@ -13,8 +13,12 @@
 // The first success wins; the other attempts are cancelled through their
 // contexts, and Execute returns once every attempt has returned, so no
 // goroutine outlives the call (cancellation is cooperative, as for
-// timeouts: an attempt that ignores its context delays the return). A
-// failure does not end hedging: it launches the next hedge at once, as gRPC
+// timeouts: an attempt that ignores its context delays the return). Every
+// attempt's context, the winner's too, is cancelled once its attempt has
+// returned, as a timeout's is once its call has: a goroutine an attempt
+// starts with it sees Done close whether it asks for Done before or after
+// the call ends, and a context kept past its call keeps its values and
+// deadline. A failure does not end hedging: it launches the next hedge at once, as gRPC
 // and Polly do (failsafe-go instead takes the first outcome of any kind).
 // A bulwark.Permanent error and the caller's own cancellation end hedging
 // at once and are returned as they are.
