@@ -11,6 +11,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/budget"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/internal/testutil"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -39,7 +40,7 @@ func waitOrCancelled(ctx context.Context) error {
 }
 
 func TestPanicNilInAHedgeIsRaised(t *testing.T) {
-	t.Setenv("GODEBUG", "panicnil=1")
+	testutil.SetPanicnil(t)
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int32
 		var primaryErr atomic.Value
@@ -60,7 +61,7 @@ func TestPanicNilInAHedgeIsRaised(t *testing.T) {
 }
 
 func TestPanicNilInThePrimaryIsRaised(t *testing.T) {
-	t.Setenv("GODEBUG", "panicnil=1")
+	testutil.SetPanicnil(t)
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int32
 		h := hedge.New(hedge.WithDelay(10 * time.Millisecond))
@@ -80,7 +81,7 @@ func TestPanicNilInThePrimaryIsRaised(t *testing.T) {
 // The primary's panic(nil) after a hedge launched cancels and awaits it,
 // then goes on.
 func TestPanicNilInThePrimaryAfterAHedgeLaunched(t *testing.T) {
-	t.Setenv("GODEBUG", "panicnil=1")
+	testutil.SetPanicnil(t)
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int32
 		var hedgeReturned atomic.Bool
@@ -104,7 +105,7 @@ func TestPanicNilInThePrimaryAfterAHedgeLaunched(t *testing.T) {
 // An observer runs on the timer's or a hedge's goroutine: its panic(nil)
 // reaches the caller too.
 func TestPanicNilInAnObserverIsRaised(t *testing.T) {
-	t.Setenv("GODEBUG", "panicnil=1")
+	testutil.SetPanicnil(t)
 	spent := budget.NewToken(2, 1)
 	spent.RecordAttempt(false) // half the tokens: no hedge
 	for name, opts := range map[string][]hedge.Option{
@@ -143,7 +144,7 @@ func TestPanicNilInAnObserverIsRaised(t *testing.T) {
 // that attempt alone, and in the primary it ends the caller's goroutine,
 // with every hedge cancelled and awaited.
 func TestGoexitUnderPanicNil(t *testing.T) {
-	t.Setenv("GODEBUG", "panicnil=1")
+	testutil.SetPanicnil(t)
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int32
 		h := hedge.New(hedge.WithDelay(10 * time.Millisecond))
