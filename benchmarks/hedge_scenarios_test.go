@@ -49,22 +49,27 @@ func BenchmarkHedgeNotFiringParallel(b *testing.B) {
 	})
 }
 
-// The reference arms its timer for real: a call slower than the delay sees
-// it fire, a fast one never does.
-func TestTimerReferenceArmsAndStops(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var fired atomic.Int32
-		run := timerResetStop(time.Millisecond, func() { fired.Add(1) })
-		for range 100 {
-			assert.NoError(t, run(context.Background(), nop))
-		}
-		time.Sleep(time.Second)
-		synctest.Wait()
-		assert.Zero(t, fired.Load(), "stopped before the delay")
-		done := make(chan struct{})
-		run = timerResetStop(time.Millisecond, func() { close(done) })
-		start := time.Now()
-		assert.NoError(t, run(context.Background(), func(context.Context) error { <-done; return nil }))
-		assert.Equal(t, time.Millisecond, time.Since(start))
-	})
+// The timer references arm their timers for real: a call slower than the
+// delay sees it fire, a fast one never does.
+func TestTimerReferencesArmAndStop(t *testing.T) {
+	for name, reference := range map[string]func(time.Duration, func()) runner{
+		"timer-reset-stop":        timerResetStop,
+		"pooled-timer-reset-stop": pooledTimerResetStop,
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			var fired atomic.Int32
+			run := reference(time.Millisecond, func() { fired.Add(1) })
+			for range 100 {
+				assert.NoError(t, run(context.Background(), nop), name)
+			}
+			time.Sleep(time.Second)
+			synctest.Wait()
+			assert.Zero(t, fired.Load(), "%s: stopped before the delay", name)
+			done := make(chan struct{})
+			run = reference(time.Millisecond, func() { close(done) })
+			start := time.Now()
+			assert.NoError(t, run(context.Background(), func(context.Context) error { <-done; return nil }), name)
+			assert.Equal(t, time.Millisecond, time.Since(start), name)
+		})
+	}
 }

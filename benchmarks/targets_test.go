@@ -4,9 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
@@ -166,26 +164,6 @@ func pooledTimerResetStop(d time.Duration, fired func()) runner {
 		}
 		return err
 	}
-}
-
-// The pooled reference arms its timer for real: a call slower than the
-// delay sees it fire, a fast one never does.
-func TestPooledTimerReferenceArmsAndStops(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var fired atomic.Int32
-		run := pooledTimerResetStop(time.Millisecond, func() { fired.Add(1) })
-		for range 100 {
-			assert.NoError(t, run(context.Background(), nop))
-		}
-		time.Sleep(time.Second)
-		synctest.Wait()
-		assert.Zero(t, fired.Load(), "stopped before the delay")
-		done := make(chan struct{})
-		run = pooledTimerResetStop(time.Millisecond, func() { close(done) })
-		start := time.Now()
-		assert.NoError(t, run(context.Background(), func(context.Context) error { <-done; return nil }))
-		assert.Equal(t, time.Millisecond, time.Since(start))
-	})
 }
 
 // eventAttrs are the attributes bulwark sends with a fallback's event in
