@@ -549,11 +549,8 @@ func addSat(a, b time.Duration) time.Duration {
 }
 
 // delay returns the wait before retry number n: the error's hint if it
-// has one, else the backoff's.
+// has one, else the backoff's. The loop reads a fixed delay without it.
 func (r *Retry) delay(n int, prev time.Duration, err error, hint time.Duration, hinted bool) time.Duration {
-	if !hinted && r.fixedDelay {
-		return r.backoff.initial
-	}
 	d := hint
 	if !hinted {
 		if r.delayFn != nil {
